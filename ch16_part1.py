@@ -1,0 +1,597 @@
+#!/usr/bin/env python
+# coding: utf-8
+
+# # Chapter 16: Modeling Sequential Data Using Recurrent Neural Networks (Part 1/2)
+# 
+# In this first part of the chapter we meet sequential data, open up a recurrent neural network (RNN) to compute its activations by hand, see why long sequences are hard to learn, and take apart the long short-term memory (LSTM) cell. Then we build project one: a model that reads an IMDb movie review and predicts whether it is positive or negative, with a fast `tf.data` input pipeline and a bidirectional LSTM that reaches about 89% accuracy on the 25,000 test reviews.
+# 
+# **Contents**
+# 
+# 1. [Introducing sequential data](#1-Introducing-sequential-data)
+#    1. [Modeling sequential data: order matters](#1.1-Modeling-sequential-data:-order-matters)
+#    2. [Representing sequences](#1.2-Representing-sequences)
+#    3. [The different categories of sequence modeling](#1.3-The-different-categories-of-sequence-modeling)
+# 2. [RNNs for modeling sequences](#2-RNNs-for-modeling-sequences)
+#    1. [Understanding the RNN looping mechanism](#2.1-Understanding-the-RNN-looping-mechanism)
+#    2. [Computing activations in an RNN](#2.2-Computing-activations-in-an-RNN)
+#    3. [Hidden recurrence versus output recurrence](#2.3-Hidden-recurrence-versus-output-recurrence)
+#    4. [The challenges of learning long-range interactions](#2.4-The-challenges-of-learning-long-range-interactions)
+#    5. [Long short-term memory cells](#2.5-Long-short-term-memory-cells)
+# 3. [Implementing RNNs for sequence modeling in TensorFlow](#3-Implementing-RNNs-for-sequence-modeling-in-TensorFlow)
+#    1. [Project one: predicting the sentiment of IMDb movie reviews](#3.1-Project-one:-predicting-the-sentiment-of-IMDb-movie-reviews)
+#    2. [Preparing the movie review data](#3.2-Preparing-the-movie-review-data)
+#    3. [Embedding layers for sentence encoding](#3.3-Embedding-layers-for-sentence-encoding)
+#    4. [Building an RNN model](#3.4-Building-an-RNN-model)
+#    5. [Building an RNN model for the sentiment analysis task](#3.5-Building-an-RNN-model-for-the-sentiment-analysis-task)
+#    6. [Comparing recurrent models](#3.6-Comparing-recurrent-models)
+#    7. [Predicting the sentiment of new reviews](#3.7-Predicting-the-sentiment-of-new-reviews)
+# 4. [Summary](#4-Summary)
+# 
+# Part 2 (`ch16_part2.ipynb`) builds a character-level language model and then the Transformer.
+
+# ## Setup
+# 
+# The setup cell imports what the chapter uses, prints the versions and the devices TensorFlow sees, and fixes one random seed so that a rerun gives the same numbers. The small module `ch16_helpers.py` beside this notebook holds the code that is not part of the lesson: the data downloads and checks, the quick-mode switch, saving trained models, and figure display.
+
+import os
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from keras import layers
+
+import ch16_helpers as ch16
+
+strategy = ch16.describe_environment()
+SEED = 1
+keras.utils.set_random_seed(SEED)
+
+
+# **Parameters.** Every knob of this notebook is in the next cell (tagged `parameters`, the papermill convention). Set the environment variable `CH16_QUICK=1` for a quick run on a few hundred reviews with one epoch and small models; the cell prints exactly what that changes. `CH16_DATA_DIR` names a folder holding a local copy of the data (otherwise it is downloaded on first use), and `CH16_RETRAIN=1` retrains a model even when a saved one exists.
+
+QUICK = os.environ.get("CH16_QUICK") == "1"       # quick run: small data, one epoch, small models
+DATA_DIR = os.environ.get("CH16_DATA_DIR")         # folder with aclImdb/ or aclImdb*.tar.gz; None: download
+RETRAIN = os.environ.get("CH16_RETRAIN") == "1"    # retrain even when a saved model exists
+cfg = ch16.choose_settings(
+    QUICK,
+    train_reviews=(20_000, 320),   # reviews used for training (taken from the official train split)
+    val_reviews=(5_000, 80),       # the rest of the official train split, for validation
+    test_reviews=(25_000, 400),    # the official test split, used once at the end
+    max_tokens=(20_000, 2_000),    # vocabulary size, counting the padding and out-of-vocabulary tokens
+    embed_dim=(32, 8),             # size of the word embeddings
+    rnn_units=(64, 8),             # units of each recurrent layer (per direction)
+    batch_size=(32, 32),           # reviews per batch
+    max_epochs=(10, 1),            # upper bound; early stopping usually ends training sooner
+    rnn_max_epochs=(6, 1),         # for the two SimpleRNN comparison models
+)
+
+
+# ## 1 Introducing sequential data
+# 
+# ### 1.1 Modeling sequential data: order matters
+# 
+# Most of the models in earlier chapters assume their training examples are *independent and identically distributed* (IID): shuffling the rows of the data set changes nothing. Sequential data breaks that assumption. The words of a sentence, the prices of a stock over a month or the notes of a melody carry meaning in their order: "the film was not good, it was great" and "the film was good, it was not great" hold the same words and say opposite things.
+# 
+# ![Independent samples versus a sequence over time](images/sequential_vs_iid.png)
+# 
+# ### 1.2 Representing sequences
+# 
+# We write a sequence of length $T$ as $\left(\mathbf{x}^{(1)}, \mathbf{x}^{(2)}, \dots, \mathbf{x}^{(T)}\right)$, where the superscript is the position in time. Each element $\mathbf{x}^{(t)}$ is a feature vector: the embedding of a word, the readings of sensors at one instant. A batch of sequences is then a rank-3 tensor of shape `(batch, time steps, features)`, the layout every Keras recurrent layer expects. A small example: two sequences of four time steps with three features each.
+
+sequences = tf.reshape(tf.range(24, dtype=tf.float32), (2, 4, 3))
+print("shape (batch, time steps, features):", sequences.shape)
+print("the second time step of the first sequence, x^(2):", sequences[0, 1].numpy())
+
+
+# ### 1.3 The different categories of sequence modeling
+# 
+# Sequence tasks differ in which side is a sequence:
+# 
+# | category | input | output | example task |
+# |---|---|---|---|
+# | many-to-one | sequence | one value | the sentiment of a review (project one) |
+# | one-to-many | one value | sequence | writing a caption for an image |
+# | synchronised many-to-many | sequence | sequence, one output per input step | labelling every frame of a video; tagging each word with its part of speech |
+# | delayed many-to-many | sequence | sequence, after reading the whole input | translating a sentence into another language |
+# 
+# ![The categories of sequence modeling](images/sequence_categories.png)
+# 
+# ## 2 RNNs for modeling sequences
+# 
+# ### 2.1 Understanding the RNN looping mechanism
+# 
+# A feedforward layer maps each input to an output and forgets it. A recurrent layer keeps a *hidden state* $\mathbf{h}^{(t)}$ and feeds it back into itself at the next time step, so what it computes at step $t$ depends on the current input $\mathbf{x}^{(t)}$ and on everything it has seen before, summarised in $\mathbf{h}^{(t-1)}$. Unfolding the loop over time shows a deep network whose layers share one set of weights: $\mathbf{W}_{xh}$ from input to hidden, $\mathbf{W}_{hh}$ from hidden to hidden across time, and $\mathbf{W}_{ho}$ from hidden to output.
+# 
+# ![An RNN folded and unfolded through time](images/rnn_unfolded.png)
+# 
+# ### 2.2 Computing activations in an RNN
+# 
+# The hidden state of a simple (Elman) RNN is
+# 
+# $$\mathbf{h}^{(t)} = \tanh\left(\mathbf{x}^{(t)}\mathbf{W}_{xh} + \mathbf{h}^{(t-1)}\mathbf{W}_{hh} + \mathbf{b}_h\right), \qquad \mathbf{h}^{(0)} = \mathbf{0},$$
+# 
+# with row vectors, as Keras stores them. We build a `SimpleRNN` layer with two units for inputs of five features, read its own weights, and compute its outputs again with a plain NumPy loop.
+
+keras.utils.set_random_seed(SEED)
+rnn_layer = layers.SimpleRNN(units=2, return_sequences=True,
+                             bias_initializer=keras.initializers.RandomNormal(seed=SEED))
+rnn_layer.build((None, None, 5))
+w_xh, w_hh, b_h = (w.numpy() for w in rnn_layer.weights)
+print("W_xh shape:", w_xh.shape, " W_hh shape:", w_hh.shape, " b_h shape:", b_h.shape)
+
+
+# The input is one sequence of three time steps, $\mathbf{x}^{(1)} = (1,\dots,1)$, $\mathbf{x}^{(2)} = (2,\dots,2)$, $\mathbf{x}^{(3)} = (3,\dots,3)$. The loop applies the formula above step by step; `assert_allclose` checks that both agree.
+
+# NBVAL_CHECK_OUTPUT
+x_seq = np.array([[1.0] * 5, [2.0] * 5, [3.0] * 5], dtype=np.float32)
+keras_outputs = rnn_layer(x_seq[np.newaxis]).numpy()[0]
+
+h = np.zeros(2, dtype=np.float32)
+for t, x_t in enumerate(x_seq, start=1):
+    h = np.tanh(x_t @ w_xh + h @ w_hh + b_h)
+    print(f"t={t}  by hand: {np.round(h, 4)}   Keras: {np.round(keras_outputs[t - 1], 4)}")
+    np.testing.assert_allclose(h, keras_outputs[t - 1], rtol=1e-5, atol=1e-6)
+
+
+# The two columns agree at every step: a `SimpleRNN` is exactly this loop.
+# 
+# ### 2.3 Hidden recurrence versus output recurrence
+# 
+# Above, the hidden state feeds back into the hidden layer (*hidden recurrence*, through $\mathbf{W}_{hh}$). An alternative feeds back the previous *output* instead (*output recurrence*, through $\mathbf{W}_{oh}$): $\mathbf{h}^{(t)} = \phi\left(\mathbf{x}^{(t)}\mathbf{W}_{xh} + \mathbf{o}^{(t-1)}\mathbf{W}_{oh} + \mathbf{b}_h\right)$. Output recurrence passes the network's memory through a narrow, task-shaped output (a class score, say), so it can remember less; it is easier to train with *teacher forcing* (the true previous output replaces the predicted one). The Keras recurrent layers implement hidden recurrence, which is what the rest of the chapter uses.
+# 
+# ![Hidden recurrence versus output recurrence](images/hidden_vs_output_recurrence.png)
+# 
+# ### 2.4 The challenges of learning long-range interactions
+# 
+# Training an RNN back-propagates the loss through time. The gradient of $\mathbf{h}^{(t)}$ with respect to an early state $\mathbf{h}^{(k)}$ is a product of one Jacobian per step,
+# 
+# $$\frac{\partial \mathbf{h}^{(t)}}{\partial \mathbf{h}^{(k)}} = \prod_{s=k+1}^{t} \operatorname{diag}\left(1 - \left(\mathbf{h}^{(s)}\right)^2\right)\mathbf{W}_{hh}^\top ,$$
+# 
+# so it behaves roughly like the power $\mathbf{W}_{hh}^{\,t-k}$. If the spectral radius $\rho$ of $\mathbf{W}_{hh}$ (its largest absolute eigenvalue) is below 1, the product shrinks geometrically: the gradient *vanishes* and the network cannot learn from inputs far back. Above 1 it can grow geometrically: the gradient *explodes*. The next cell measures both on random recurrent weight matrices scaled to a chosen $\rho$: the norm of $\mathbf{W}_{hh}^{t}$, and the norm of the product of the actual step Jacobians of a tanh RNN driven by random inputs.
+
+def recurrent_matrix(rho, n=32, seed=SEED):
+    """A random n×n matrix scaled so that its spectral radius is rho."""
+    w = np.random.default_rng(seed).normal(size=(n, n))
+    return w * rho / np.max(np.abs(np.linalg.eigvals(w)))
+
+
+def jacobian_norms(w_hh, steps=60, seed=SEED):
+    """Norms of W_hh^t and of the product of tanh-RNN step Jacobians, for t = 1..steps."""
+    rng = np.random.default_rng(seed)
+    n = w_hh.shape[0]
+    w_xh = rng.normal(scale=0.5, size=(n, n))
+    h, power, product = np.zeros(n), np.eye(n), np.eye(n)
+    power_norms, product_norms = [], []
+    for _ in range(steps):
+        h = np.tanh(rng.normal(size=n) @ w_xh + h @ w_hh)
+        power = power @ w_hh
+        product = product @ (w_hh * (1 - h**2))  # the step Jacobian, as a right factor for row vectors
+        power_norms.append(np.linalg.norm(power, 2))
+        product_norms.append(np.linalg.norm(product, 2))
+    return np.array(power_norms), np.array(product_norms)
+
+
+# We plot both norms on a logarithmic scale for four spectral radii.
+
+fig, (ax_power, ax_product) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for rho in (0.5, 0.9, 1.1, 1.5):
+    power_norms, product_norms = jacobian_norms(recurrent_matrix(rho))
+    ax_power.semilogy(range(1, 61), power_norms, label=f"ρ = {rho}")
+    ax_product.semilogy(range(1, 61), product_norms, label=f"ρ = {rho}")
+ax_power.set_title(r"$\|\mathbf{W}_{hh}^{\,t}\|_2$ (linear RNN)")
+ax_product.set_title("norm of the product of tanh-RNN step Jacobians")
+for ax in (ax_power, ax_product):
+    ax.set_xlabel("time steps t back-propagated")
+    ax.grid(True, which="both", alpha=0.3)
+ax_power.set_ylabel("norm")
+ax_power.legend()
+ch16.show_figure(fig, "part1_gradient_norms")
+
+
+# Below $\rho = 1$ the gradient signal from 60 steps back is many orders of magnitude weaker than from one step back: it vanishes. Above 1 the linear RNN's gradient explodes. The tanh saturates, and its derivative $1 - h^2 \le 1$ only shrinks the product, so a tanh RNN mostly suffers from *vanishing* gradients. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
+# 
+# ### 2.5 Long short-term memory cells
+# 
+# An LSTM cell adds a *cell state* $\mathbf{C}^{(t)}$ that flows from step to step through additions and element-wise products only, controlled by three gates computed from $\mathbf{x}^{(t)}$ and $\mathbf{h}^{(t-1)}$:
+# 
+# $$\begin{aligned}
+# \mathbf{i}_t &= \sigma\left(\mathbf{x}^{(t)}\mathbf{W}_{xi} + \mathbf{h}^{(t-1)}\mathbf{W}_{hi} + \mathbf{b}_i\right) && \text{input gate}\\
+# \mathbf{f}_t &= \sigma\left(\mathbf{x}^{(t)}\mathbf{W}_{xf} + \mathbf{h}^{(t-1)}\mathbf{W}_{hf} + \mathbf{b}_f\right) && \text{forget gate}\\
+# \tilde{\mathbf{C}}_t &= \tanh\left(\mathbf{x}^{(t)}\mathbf{W}_{xc} + \mathbf{h}^{(t-1)}\mathbf{W}_{hc} + \mathbf{b}_c\right) && \text{candidate values}\\
+# \mathbf{o}_t &= \sigma\left(\mathbf{x}^{(t)}\mathbf{W}_{xo} + \mathbf{h}^{(t-1)}\mathbf{W}_{ho} + \mathbf{b}_o\right) && \text{output gate}\\
+# \mathbf{C}^{(t)} &= \mathbf{f}_t \odot \mathbf{C}^{(t-1)} + \mathbf{i}_t \odot \tilde{\mathbf{C}}_t\\
+# \mathbf{h}^{(t)} &= \mathbf{o}_t \odot \tanh\left(\mathbf{C}^{(t)}\right)
+# \end{aligned}$$
+# 
+# When the forget gate is near 1 and the input gate near 0, the cell state passes through unchanged, and so does its gradient: the cell can carry information over many steps.
+# 
+# ![An LSTM cell](images/lstm_cell.png)
+# 
+# Keras stores the four weight blocks side by side, in the order input, forget, candidate, output: the kernel is `(features, 4 × units)`, the recurrent kernel `(units, 4 × units)`. We compute one step of `keras.layers.LSTM` by hand from a random initial state.
+
+keras.utils.set_random_seed(SEED)
+lstm_layer = layers.LSTM(units=3, return_state=True,
+                         bias_initializer=keras.initializers.RandomNormal(seed=SEED))
+rng = np.random.default_rng(SEED)
+x_step = rng.normal(size=(1, 1, 4)).astype(np.float32)   # one sequence, one time step, 4 features
+h_prev, c_prev = rng.normal(size=(2, 1, 3)).astype(np.float32)
+_, h_keras, c_keras = lstm_layer(x_step, initial_state=[h_prev, c_prev])
+kernel, recurrent_kernel, bias = (w.numpy() for w in lstm_layer.weights)
+print("kernel:", kernel.shape, " recurrent kernel:", recurrent_kernel.shape, " bias:", bias.shape)
+
+
+# The gates written out, with NumPy:
+
+# NBVAL_CHECK_OUTPUT
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+z = x_step[0] @ kernel + h_prev @ recurrent_kernel + bias
+z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+input_gate, forget_gate, output_gate = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o)
+candidate = np.tanh(z_c)
+c_next = forget_gate * c_prev + input_gate * candidate
+h_next = output_gate * np.tanh(c_next)
+
+print("h by hand:", np.round(h_next, 4), "  Keras:", np.round(h_keras.numpy(), 4))
+print("C by hand:", np.round(c_next, 4), "  Keras:", np.round(c_keras.numpy(), 4))
+np.testing.assert_allclose(h_next, h_keras, rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(c_next, c_keras, rtol=1e-5, atol=1e-6)
+
+
+# The hidden state and the cell state computed from the equations match the Keras layer.
+# 
+# ## 3 Implementing RNNs for sequence modeling in TensorFlow
+# 
+# ### 3.1 Project one: predicting the sentiment of IMDb movie reviews
+# 
+# The Large Movie Review Dataset (Maas et al., 2011) holds 50,000 movie reviews from IMDb, each labelled positive (a rating of 7–10) or negative (1–4), split evenly into 25,000 training and 25,000 test reviews. Predicting the label from the text is a many-to-one task: a whole review in, one probability out.
+# 
+# ### 3.2 Preparing the movie review data
+# 
+# `ch16.load_imdb` returns the reviews of each official split as arrays of text and labels (0 negative, 1 positive). On first use it downloads the official archive (84 MB) with a progress bar and checks its SHA-256; with `CH16_DATA_DIR` it reads a local copy instead.
+
+imdb = ch16.load_imdb(DATA_DIR)
+for split, (texts, labels) in imdb.items():
+    print(f"{split}: {len(texts):,} reviews, {labels.mean():.0%} positive")
+
+
+# We divide the official training split into 20,000 reviews for training and 5,000 for validation with a seeded permutation, so both keep about half positive reviews. The 25,000 test reviews stay untouched until the very end. (Quick mode samples a few hundred of each.)
+
+split_rng = np.random.default_rng(SEED)
+order = split_rng.permutation(len(imdb["train"][0]))
+train_idx = order[:cfg.train_reviews]
+val_idx = order[len(order) - cfg.val_reviews:]
+test_idx = split_rng.permutation(len(imdb["test"][0]))[:cfg.test_reviews]
+train_texts, train_labels = imdb["train"][0][train_idx], imdb["train"][1][train_idx]
+val_texts, val_labels = imdb["train"][0][val_idx], imdb["train"][1][val_idx]
+test_texts, test_labels = imdb["test"][0][test_idx], imdb["test"][1][test_idx]
+print(f"train {len(train_texts):,} ({train_labels.mean():.1%} positive), "
+      f"validation {len(val_texts):,} ({val_labels.mean():.1%} positive), test {len(test_texts):,}")
+print("\nA training review:\n", train_texts[0][:400], "...")
+
+
+# Reviews vary a lot in length, which matters for batching later. `tf.strings.split` counts the words of all training reviews at once.
+
+review_lengths = tf.strings.split(train_texts).row_lengths().numpy()
+print(f"words per review: mean {review_lengths.mean():.0f}, median {np.median(review_lengths):.0f}, "
+      f"95th percentile {np.percentile(review_lengths, 95):.0f}, longest {review_lengths.max():,}")
+fig, ax = plt.subplots(figsize=(8, 3.5))
+ax.hist(review_lengths, bins=60, color="tab:blue")
+ax.set_xlabel("words per review")
+ax.set_ylabel("reviews")
+ax.set_title("Lengths of the training reviews")
+ch16.show_figure(fig, "part1_review_lengths")
+
+
+# Most reviews are short, with a long tail of reviews of more than 1,000 words.
+# 
+# **Tokenising and encoding.** A `keras.layers.TextVectorization` layer turns each review into a sequence of integer token ids. Its standardisation lower-cases the text, removes the `<br />` line breaks that the reviews contain, and replaces punctuation by spaces; it then splits on whitespace. The vocabulary is learnt from the *training* reviews only and keeps the most frequent words; id 0 is reserved for padding and id 1 for out-of-vocabulary words.
+
+def standardize(text):
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(text, r"[^a-z0-9']+", " ")
+
+
+vectorizer = layers.TextVectorization(max_tokens=cfg.max_tokens, standardize=standardize)
+vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_texts.astype(str)).batch(1024))
+vocabulary = vectorizer.get_vocabulary()
+vocab_size = len(vocabulary)
+print(f"vocabulary size: {vocab_size:,} (including '' for padding and '[UNK]')")
+print("most frequent tokens:", vocabulary[2:12])
+
+
+# A short example: the encoding of a sentence, and the words recovered from the ids. A word that is not in the vocabulary becomes `[UNK]`.
+
+example_ids = vectorizer("This movie was great!<br /><br />A zorbleflux of a film.").numpy()
+print(example_ids)
+print([vocabulary[i] for i in example_ids])
+
+
+# The encoding runs inside the `tf.data` pipeline as a TensorFlow operation, in parallel, with no Python code per review. Each element of `train_encoded` is a pair (token ids of variable length, label).
+
+def encode(texts, labels):
+    """A dataset of (token ids, label) pairs; the ids of each review keep their own length."""
+    dataset = tf.data.Dataset.from_tensor_slices((texts.astype(str), labels))
+    return dataset.map(lambda text, label: (vectorizer(text), label),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+train_encoded = encode(train_texts, train_labels).cache()
+val_encoded = encode(val_texts, val_labels).cache()
+test_encoded = encode(test_texts, test_labels).cache()
+for ids, label in train_encoded.take(3):
+    print("length", len(ids), " label", label.numpy(), " ids", ids[:8].numpy(), "...")
+
+
+# **Why `batch()` fails, and what `padded_batch()` does.** A batch is one rectangular tensor, so `batch()` cannot stack sequences of different lengths (failure shown on purpose):
+
+try:
+    next(iter(train_encoded.take(3).batch(3)))
+except tf.errors.InvalidArgumentError as error:
+    print("batch() failed:", str(error).splitlines()[0][:110])
+
+
+# `padded_batch()` pads every sequence with zeros, on the right, up to the longest one in its batch:
+
+padded_ids, _ = next(iter(train_encoded.take(3).padded_batch(3)))
+print("batch shape:", padded_ids.shape)
+print(padded_ids[:, -6:].numpy(), "<- the end of each padded row")
+
+
+# **Length bucketing.** Padding costs compute: the recurrent layers step through every padded position. In a randomly shuffled batch of 32 reviews, most reviews are padded up to the longest one. `bucket_by_sequence_length` instead groups reviews of similar length into the same batch (the buckets below are 25 tokens wide), so little padding is left. The next cell measures the share of padding tokens in one epoch both ways.
+
+BUCKET_BOUNDARIES = list(range(25, 2_000, 25))
+
+
+def length_of(ids, label):
+    return tf.shape(ids)[0]
+
+
+def bucketed(encoded, batch_size=cfg.batch_size):
+    return encoded.bucket_by_sequence_length(length_of, BUCKET_BOUNDARIES,
+                                             [batch_size] * (len(BUCKET_BOUNDARIES) + 1))
+
+
+def padded_share(batches):
+    """Share of the positions in all batches that are padding (id 0)."""
+    padding = total = 0
+    for ids, _ in batches:
+        padding += int(tf.reduce_sum(tf.cast(ids == 0, tf.int64)))
+        total += int(tf.size(ids))
+    return padding / total
+
+
+shuffled = train_encoded.shuffle(len(train_texts), seed=SEED)
+print(f"padding share, random batches of {cfg.batch_size}: {padded_share(shuffled.padded_batch(cfg.batch_size)):.1%}")
+print(f"padding share, length buckets:         {padded_share(bucketed(shuffled)):.1%}")
+
+
+# With random batches most positions are padding; with buckets only a few percent are, so training processes several times fewer positions for the same reviews.
+# 
+# The complete input pipelines: the encoded reviews are cached in memory after the first epoch, the training set is reshuffled every epoch before bucketing (so batches differ from epoch to epoch), and batches are prefetched while the model trains. `ch16.no_autotune` adds the prefetch and turns off `tf.data` autotuning: on TensorFlow 2.21 a finished iterator can otherwise keep `fit` idle for up to a minute at an epoch boundary.
+
+def make_batches(encoded, shuffle=False):
+    if shuffle:
+        encoded = encoded.shuffle(20_000, seed=SEED, reshuffle_each_iteration=True)
+    return ch16.no_autotune(bucketed(encoded))
+
+
+train_ds = make_batches(train_encoded, shuffle=True)
+val_ds = make_batches(val_encoded)
+test_ds = make_batches(test_encoded)
+
+
+# ### 3.3 Embedding layers for sentence encoding
+# 
+# A one-hot vector per word would have as many dimensions as the vocabulary, all but one of them zero. An *embedding layer* instead maps each token id to a dense vector of a chosen size (here `embed_dim`), a row of a trainable matrix of shape `(vocab_size, embed_dim)`. It is the same as multiplying the one-hot vector by that matrix, without building the one-hot vector. With `mask_zero=True` it also emits a mask that tells the layers after it which positions are padding.
+
+# NBVAL_CHECK_OUTPUT
+keras.utils.set_random_seed(SEED)
+tiny_embedding = layers.Embedding(input_dim=6, output_dim=3, mask_zero=True)
+tiny_ids = np.array([[1, 4, 2, 0, 0]])
+tiny_vectors = tiny_embedding(tiny_ids).numpy()
+print("vectors, shape", tiny_vectors.shape, "\n", np.round(tiny_vectors[0], 3))
+print("mask:", tiny_embedding.compute_mask(tiny_ids).numpy())
+
+one_hot = np.eye(6)[tiny_ids]
+np.testing.assert_allclose(one_hot @ tiny_embedding.embeddings.numpy(), tiny_vectors, rtol=1e-6)
+
+
+# The vectors equal the one-hot rows times the embedding matrix, and the mask is `False` at the two padded positions.
+# 
+# ### 3.4 Building an RNN model
+# 
+# Keras offers three recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its final state. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions:
+
+def stacked_model(recurrent_layer):
+    return keras.Sequential([
+        keras.Input(shape=(None,), dtype="int64"),
+        layers.Embedding(input_dim=1000, output_dim=32),
+        recurrent_layer(32, return_sequences=True),
+        recurrent_layer(32),
+        layers.Dense(1),
+    ], name=f"stacked_{recurrent_layer.__name__}")
+
+
+stacked_models = {name: stacked_model(layer)
+                  for name, layer in [("SimpleRNN", layers.SimpleRNN), ("LSTM", layers.LSTM), ("GRU", layers.GRU)]}
+stacked_models["LSTM"].summary()
+
+
+# A recurrent layer with $n$ units on $d$ input features has, per gate (or candidate), an input kernel of $d \times n$, a recurrent kernel of $n \times n$ and a bias of $n$: $n(d + n + 1)$ parameters. `SimpleRNN` has one such block, `LSTM` four (input, forget and output gates and the candidate). Keras's `GRU` has three blocks and, with its default `reset_after=True`, a second bias vector per block: $3n(d + n + 2)$. The formulas predict every layer's count:
+
+# NBVAL_CHECK_OUTPUT
+def recurrent_parameter_count(kind, d, n):
+    return {"SimpleRNN": n * (d + n + 1), "LSTM": 4 * n * (d + n + 1), "GRU": 3 * n * (d + n + 2)}[kind]
+
+
+for kind, model in stacked_models.items():
+    first, second = model.layers[1], model.layers[2]
+    predicted = [recurrent_parameter_count(kind, 32, 32)] * 2
+    counted = [first.count_params(), second.count_params()]
+    print(f"{kind:>9}: layers of {counted[0]:,} and {counted[1]:,} parameters "
+          f"(formula {predicted[0]:,}); whole model {model.count_params():,}")
+    assert counted == predicted
+
+
+# ### 3.5 Building an RNN model for the sentiment analysis task
+# 
+# The sentiment model embeds the token ids (with `mask_zero=True`, so padding is ignored), reads the review in both directions with a bidirectional LSTM, and maps the two final states through a small dense layer to one logit; a sigmoid of the logit is the probability that the review is positive.
+# 
+# `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final states, so the classifier sees both ends of the review in a "recent" state. Every recurrent layer keeps the configuration for which TensorFlow uses the fast cuDNN kernels on an NVIDIA GPU: the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0`, `unroll=False`, and masks of right-padded sequences (as `padded_batch` and the buckets produce).
+# 
+# Models are built inside `strategy.scope()`: with several GPUs, the setup cell chose `MirroredStrategy`, which keeps one copy of the model per GPU; otherwise the scope changes nothing.
+
+def build_classifier(recurrent, name):
+    """Embedding -> recurrent layer(s) -> Dense(64, relu) -> one logit."""
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input(shape=(None,), dtype="int64"),
+            layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=True),
+            recurrent,
+            layers.Dense(64, activation="relu"),
+            layers.Dense(1),
+        ], name=name)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
+    return model
+
+
+bilstm_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units)), "bilstm")
+bilstm_model.summary()
+
+
+# **Training.** `ch16.fit_or_load` trains a model with *early stopping* on the validation loss: training ends once the validation loss has not improved for two epochs, and the weights of the best epoch are restored. It records the seconds of every epoch, saves the trained model in the `.keras` format, and on a rerun loads the saved model instead of retraining (unless `RETRAIN` is set) when it was trained on the same vocabulary and settings. `ch16.plot_history` then draws the training curves; both serve every model of the chapter. The signature below says what a saved model must match to be reused.
+
+def signature_of(model):
+    return {"vocabulary": vocabulary[:200], "vocab_size": vocab_size, "settings": vars(cfg),
+            "model": model.get_config()}
+
+
+# Training the bidirectional LSTM takes about 4 minutes on a 2-core CPU (about 30 s per epoch) and well under a minute on a GPU; a rerun loads the saved model in a second.
+
+bilstm_model, bilstm_history = ch16.fit_or_load(bilstm_model, train_ds, val_ds, cfg.max_epochs,
+                                                signature_of(bilstm_model), RETRAIN)
+ch16.plot_history(bilstm_history, ["loss", "accuracy"], "Bidirectional LSTM", "part1_bilstm_history")
+
+
+# The training loss keeps falling while the validation loss turns up after its best epoch: from there on the model starts to memorise the training reviews, and early stopping keeps the weights of the best validation epoch.
+# 
+# **Test accuracy.** The model is evaluated once on the 25,000 official test reviews:
+
+bilstm_test_loss, bilstm_test_accuracy = bilstm_model.evaluate(test_ds, verbose=0)
+print(f"Bidirectional LSTM: test accuracy {bilstm_test_accuracy:.4f}, test loss {bilstm_test_loss:.4f}")
+
+
+# ### 3.6 Comparing recurrent models
+# 
+# The chapter compares two simpler recurrent models with the same embedding and classifier:
+# 
+# * a **bidirectional `SimpleRNN` on the last 100 tokens** of each review: short sequences keep the vanishing-gradient problem of section 2.4 in check;
+# * a **unidirectional `SimpleRNN` on the full reviews**, up to more than 1,000 steps.
+# 
+# The last 100 tokens of each review are cut with a slice of the token ids, inside the pipeline.
+
+def last_tokens(encoded, n=100):
+    return encoded.map(lambda ids, label: (ids[-n:], label))
+
+
+train_last100 = make_batches(last_tokens(train_encoded), shuffle=True)
+val_last100 = make_batches(last_tokens(val_encoded))
+test_last100 = make_batches(last_tokens(test_encoded))
+
+
+# Training both takes about 5 minutes on a 2-core CPU.
+
+birnn_model = build_classifier(layers.Bidirectional(layers.SimpleRNN(cfg.rnn_units)), "birnn_last100")
+birnn_model, birnn_history = ch16.fit_or_load(birnn_model, train_last100, val_last100, cfg.rnn_max_epochs,
+                                              signature_of(birnn_model), RETRAIN)
+ch16.plot_history(birnn_history, ["loss", "accuracy"], "Bidirectional SimpleRNN, last 100 tokens",
+                  "part1_birnn_history")
+
+
+# The unidirectional `SimpleRNN` on full reviews (a failure shown on purpose):
+
+rnn_model = build_classifier(layers.SimpleRNN(cfg.rnn_units), "rnn_full")
+rnn_model, rnn_history = ch16.fit_or_load(rnn_model, train_ds, val_ds, cfg.rnn_max_epochs,
+                                          signature_of(rnn_model), RETRAIN)
+ch16.plot_history(rnn_history, ["loss", "accuracy"], "Unidirectional SimpleRNN, full reviews", "part1_rnn_history")
+
+
+# Its validation accuracy stays close to chance. Its only summary of a review is the last hidden state, and the error signal has to travel back through hundreds of tanh steps to reach the words that matter, shrinking at every step (section 2.4). The gated LSTM keeps a path through its cell state where the gradient does not vanish, and the bidirectional model always has one direction that has just read each end of the review.
+# 
+# **All models side by side**, with their parameter counts, the seconds per training epoch measured in this run, the number of epochs trained (early stopping included), the best validation accuracy, and the accuracy on the test reviews:
+
+def model_row(model, history, test_batches):
+    _, test_accuracy = model.evaluate(test_batches, verbose=0)
+    return {"model": model.name, "parameters": model.count_params(),
+            "seconds per epoch": np.mean(history["epoch_seconds"]), "epochs": len(history["loss"]),
+            "best val. accuracy": max(history["val_accuracy"]), "test accuracy": test_accuracy}
+
+
+results = pd.DataFrame([
+    model_row(bilstm_model, bilstm_history, test_ds),
+    model_row(birnn_model, birnn_history, test_last100),
+    model_row(rnn_model, rnn_history, test_ds),
+]).set_index("model")
+results.round(4)
+
+
+# ### 3.7 Predicting the sentiment of new reviews
+# 
+# `predict_sentiment` takes a list of new reviews, encodes them with the same vectorizer (padding the batch on the right), and returns the probability that each is positive. It refuses input it cannot judge: anything that is not a string, and empty or whitespace-only reviews.
+
+def predict_sentiment(model, reviews):
+    if isinstance(reviews, str) or not isinstance(reviews, (list, tuple)):
+        raise TypeError("reviews must be a list of strings")
+    for i, review in enumerate(reviews):
+        if not isinstance(review, str):
+            raise TypeError(f"review {i} is not a string but {type(review).__name__}")
+        if not review.strip():
+            raise ValueError(f"review {i} is empty or only whitespace: there is nothing to judge")
+    logits = model.predict(vectorizer(tf.constant(reviews)), verbose=0)
+    return tf.sigmoid(logits[:, 0]).numpy()
+
+
+new_reviews = [
+    "An absolute delight from start to finish. The cast is wonderful and the story moved me to tears.",
+    "I wanted to like it, but the plot is a mess and the acting is wooden. Two hours I will not get back.",
+    "Not bad at all: slow in the middle, yet the ending makes up for it.",
+]
+for review, probability in zip(new_reviews, predict_sentiment(bilstm_model, new_reviews)):
+    print(f"P(positive) = {probability:.3f}  {review}")
+
+
+# A bad input gets a clear error instead of a meaningless probability (shown on purpose):
+
+for bad_input in (["   "], [42]):
+    try:
+        predict_sentiment(bilstm_model, bad_input)
+    except (TypeError, ValueError) as error:
+        print(f"{bad_input!r}: {type(error).__name__}: {error}")
+
+
+# **Padding does not change a prediction.** In a batch, a short review is padded to the length of the longest one. Thanks to the mask, the padded positions are skipped; the prediction for the first review alone equals its prediction with 300 extra padding tokens:
+
+review_ids = vectorizer(tf.constant(new_reviews[:1]))
+padded_review_ids = tf.pad(review_ids, [[0, 0], [0, 300]])
+alone = bilstm_model.predict(review_ids, verbose=0)[0, 0]
+padded = bilstm_model.predict(padded_review_ids, verbose=0)[0, 0]
+print(f"logit alone ({review_ids.shape[1]} tokens): {alone:.6f}; "
+      f"with padding ({padded_review_ids.shape[1]} tokens): {padded:.6f}")
+np.testing.assert_allclose(alone, padded, rtol=1e-4, atol=1e-5)
+
+
+# ## 4 Summary
+# 
+# We computed a `SimpleRNN` and an LSTM step by hand and matched Keras exactly, saw why gradients vanish or explode over long sequences, and built a sentiment classifier whose input pipeline encodes reviews inside `tf.data`, buckets them by length to avoid padding, and caches and prefetches them. The bidirectional LSTM beats the book's printed 0.8392 test accuracy; the table above compares it with the simpler recurrent models. The run's hardware, versions and wall time:
+
+ch16.run_summary()
+

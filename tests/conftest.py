@@ -1,0 +1,69 @@
+"""Test set-up: synthetic data in a temporary folder, and quick mode for every notebook run.
+
+The user's own CH16_DATA_DIR (real data) is kept for the tests marked ``realdata``; the
+notebooks and scripts run by the tests read the synthetic data instead.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+REAL_DATA_DIR = os.environ.get("CH16_DATA_DIR")
+_WORK_DIR = Path(tempfile.mkdtemp(prefix="ch16-tests-"))
+SYNTHETIC_DATA_DIR = _WORK_DIR / "data"
+
+import synthetic  # noqa: E402  (needs the path above)
+
+
+def pytest_configure(config):
+    synthetic.make_imdb_tree(SYNTHETIC_DATA_DIR / "aclImdb")
+    (SYNTHETIC_DATA_DIR / "1268-0.txt").write_bytes(synthetic.gutenberg_file(synthetic.novel_body()))
+    os.environ.update(
+        CH16_QUICK="1",
+        CH16_DATA_DIR=str(SYNTHETIC_DATA_DIR),
+        CH16_CACHE_DIR=str(_WORK_DIR / "cache"),
+        CH16_RETRAIN="0",
+        MPLBACKEND="Agg",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_WORK_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir():
+    """The folder of the real data sets, or skip the test."""
+    if not REAL_DATA_DIR:
+        pytest.skip("CH16_DATA_DIR does not name a folder of the real data")
+    folder = Path(REAL_DATA_DIR)
+    has_imdb = (folder / "aclImdb").is_dir() or any(folder.glob("aclImdb*.tar.gz"))
+    if not (has_imdb and (folder / "1268-0.txt").is_file()):
+        pytest.skip(f"CH16_DATA_DIR does not hold the real data sets")
+    return folder
+
+
+def run_script(name):
+    """Run an exported script in this process, in quick mode, and return its global names."""
+    import runpy
+
+    return runpy.run_path(str(PROJECT_DIR / name), run_name="__main__")
+
+
+@pytest.fixture(scope="session")
+def part1():
+    return run_script("ch16_part1.py")
+
+
+@pytest.fixture(scope="session")
+def part2():
+    return run_script("ch16_part2.py")

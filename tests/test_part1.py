@@ -1,0 +1,110 @@
+"""Part 1, run as a script in quick mode on the synthetic reviews."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+
+def test_script_runs_to_the_end_in_quick_mode(part1):
+    assert 0.0 <= part1["bilstm_test_accuracy"] <= 1.0
+    assert list(part1["results"].index) == ["bilstm", "birnn_last100", "rnn_full"]
+
+
+def test_simple_rnn_equals_a_numpy_loop_over_its_own_weights(part1):
+    layer = part1["rnn_layer"]
+    w_xh, w_hh, b_h = (w.numpy() for w in layer.weights)
+    x = np.random.default_rng(0).normal(size=(2, 6, 5)).astype(np.float32)
+    h = np.zeros((2, w_hh.shape[0]), np.float32)
+    expected = []
+    for t in range(x.shape[1]):
+        h = np.tanh(x[:, t] @ w_xh + h @ w_hh + b_h)
+        expected.append(h)
+    np.testing.assert_allclose(layer(x).numpy(), np.stack(expected, axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_step_equals_the_gate_equations(part1):
+    layer = part1["lstm_layer"]
+    kernel, recurrent, bias = (w.numpy() for w in layer.weights)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 1, kernel.shape[0])).astype(np.float32)
+    h0, c0 = rng.normal(size=(2, 3, recurrent.shape[0])).astype(np.float32)
+    _, h_keras, c_keras = layer(x, initial_state=[h0, c0])
+    z = x[:, 0] @ kernel + h0 @ recurrent + bias
+    i, f, g, o = np.split(z, 4, axis=-1)
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    c1 = sig(f) * c0 + sig(i) * np.tanh(g)
+    np.testing.assert_allclose(c_keras, c1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_keras, sig(o) * np.tanh(c1), rtol=1e-5, atol=1e-6)
+
+
+def test_bilstm_learns_the_synthetic_sentiment(part1):
+    keras.utils.set_random_seed(0)
+    model = part1["build_classifier"](
+        keras.layers.Bidirectional(keras.layers.LSTM(8)), "bilstm_learning_test")
+    model.fit(part1["train_ds"], epochs=12, verbose=0)
+    _, accuracy = model.evaluate(part1["test_ds"], verbose=0)
+    assert accuracy > 0.85, f"test accuracy {accuracy:.3f} on learnable synthetic reviews"
+
+
+def test_buckets_pad_less_than_random_batches(part1):
+    encoded = part1["train_encoded"]
+    naive = part1["padded_share"](encoded.padded_batch(32))
+    buckets = part1["padded_share"](part1["bucketed"](encoded))
+    assert buckets < naive / 2
+
+
+def test_batches_are_right_padded(part1):
+    for ids, _ in part1["train_ds"]:
+        nonzero = ids.numpy() != 0
+        lengths = nonzero.sum(axis=1)
+        positions = np.arange(ids.shape[1])
+        np.testing.assert_array_equal(nonzero, positions[None, :] < lengths[:, None])
+
+
+def recurrent_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            yield layer.forward_layer
+            yield layer.backward_layer
+        elif isinstance(layer, keras.layers.RNN):
+            yield layer
+
+
+def test_every_recurrent_layer_is_cudnn_eligible(part1):
+    models = [v for v in part1.values() if isinstance(v, keras.Model)]
+    models += list(part1["stacked_models"].values())
+    layers = [layer for model in models for layer in recurrent_layers(model)]
+    assert len(layers) >= 10
+    for layer in layers:
+        assert layer.activation is keras.activations.tanh, layer.name
+        assert layer.use_bias and not layer.unroll, layer.name
+        assert layer.recurrent_dropout == 0, layer.name
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+            assert layer.recurrent_activation is keras.activations.sigmoid, layer.name
+        if isinstance(layer, keras.layers.GRU):
+            assert layer.reset_after, layer.name
+
+
+def test_padding_does_not_change_a_prediction(part1):
+    model, vectorizer = part1["bilstm_model"], part1["vectorizer"]
+    ids = vectorizer(tf.constant(["a great film with a wonderful story"]))
+    padded = tf.pad(ids, [[0, 0], [0, 40]])
+    np.testing.assert_allclose(model(ids).numpy(), model(padded).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_prediction_returns_one_probability_per_review(part1):
+    probabilities = part1["predict_sentiment"](part1["bilstm_model"], ["great", "awful film", "ok"])
+    assert probabilities.shape == (3,) and np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    ([""], ValueError, "empty"),
+    (["  \n\t "], ValueError, "whitespace"),
+    ([42], TypeError, "review 0 is not a string but int"),
+    (["fine", None], TypeError, "review 1 is not a string"),
+    ("a bare string", TypeError, "list of strings"),
+])
+def test_prediction_rejects_bad_input(part1, bad, error, message):
+    with pytest.raises(error, match=message):
+        part1["predict_sentiment"](part1["bilstm_model"], bad)

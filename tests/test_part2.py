@@ -1,0 +1,187 @@
+"""Part 2, run as a script in quick mode on the synthetic novel; attention checked against Keras."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+
+def test_script_runs_to_the_end_in_quick_mode(part2):
+    assert set(part2["comparison"].index) == {"LSTM", "Transformer"}
+
+
+# ---- Character-level language model ---------------------------------------------------------
+
+def test_chunks_split_into_input_and_target_shifted_by_one(part2):
+    inputs, targets = next(iter(part2["train_ds"]))
+    assert inputs.shape[1] == targets.shape[1] == part2["cfg"].seq_length
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+
+
+def test_chunks_are_consecutive_pieces_of_the_text(part2):
+    chunks, text_encoded = part2["chunks"], part2["text_encoded"]
+    np.testing.assert_array_equal(chunks.ravel(), text_encoded[:chunks.size])
+    assert chunks.shape[1] == part2["cfg"].seq_length + 1
+
+
+def test_validation_is_the_last_tenth_with_no_overlap(part2):
+    train, val, chunks = part2["train_chunks"], part2["val_chunks"], part2["chunks"]
+    assert len(val) == len(chunks) // 10 and len(train) + len(val) == len(chunks)
+    np.testing.assert_array_equal(np.concatenate([train, val]), chunks)
+    train_positions = set(range(0, len(train) * chunks.shape[1]))
+    val_positions = set(range(len(train) * chunks.shape[1], len(chunks) * chunks.shape[1]))
+    assert not train_positions & val_positions
+
+
+def test_vocabulary_round_trip(part2):
+    text, char_to_id, id_to_char = part2["text"], part2["char_to_id"], part2["id_to_char"]
+    ids = [char_to_id[c] for c in text[:500]]
+    assert "".join(id_to_char[ids]) == text[:500]
+
+
+def test_lstm_loss_decreases_on_the_synthetic_text(part2):
+    keras.utils.set_random_seed(0)
+    model = part2["build_char_lstm"]()
+    history = model.fit(part2["train_ds"], validation_data=part2["val_ds"], epochs=6, verbose=0)
+    losses = history.history["val_loss"]
+    assert losses[-1] < 0.8 * losses[0], losses
+    assert losses[-1] < np.log(part2["vocab_size"]) * 0.75
+
+
+def test_carried_state_and_window_give_the_same_distribution(part2):
+    model, step_model = part2["char_lstm"], part2["make_step_model"](part2["char_lstm"])
+    ids = tf.constant([part2["text_encoded"][123:123 + 25]])
+    h = c = tf.zeros((1, part2["cfg"].lstm_units))
+    for t in range(ids.shape[1]):
+        step_logits, h, c = step_model([ids[:, t:t + 1], h, c])
+        np.testing.assert_allclose(tf.nn.softmax(model(ids[:, :t + 1])[:, -1]),
+                                   tf.nn.softmax(step_logits[:, -1]), atol=1e-5)
+
+
+def test_seeded_generation_is_reproducible(part2):
+    sample = part2["sample"]
+    assert sample("The", length=30, seed=7) == sample("The", length=30, seed=7)
+    assert sample("The", length=30, seed=7) != sample("The", length=30, seed=8)
+
+
+def test_generation_keeps_the_prompt_and_adds_length_characters(part2):
+    passages = part2["sample"](["The", "Pencroft"], length=25)
+    assert [p[:len(q)] for p, q in zip(passages, ["The", "Pencroft"])] == ["The", "Pencroft"]
+    assert [len(p) for p in passages] == [28, 33]
+    assert set("".join(passages)) <= set(part2["char_to_id"])
+
+
+def test_saved_model_is_reused_not_retrained(part2, monkeypatch):
+    import ch16_helpers as ch16
+
+    model = part2["char_lstm"]
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: pytest.fail("retrained instead of loading"))
+    loaded, history = ch16.fit_or_load(part2["build_char_lstm"](), part2["train_ds"], part2["val_ds"],
+                                       1, part2["signature_of"](model))
+    ids = tf.constant([part2["text_encoded"][:40]])
+    np.testing.assert_allclose(loaded(ids), model(ids), atol=1e-6)
+    assert history["loss"] == part2["lstm_history"]["loss"]
+
+
+def test_saved_model_with_another_vocabulary_is_not_reused(part2):
+    import ch16_helpers as ch16
+
+    signature = {**part2["signature_of"](part2["char_lstm"]), "vocabulary": "abc"}
+    assert ch16.load_trained("char_lstm", signature) is None
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"prompts": "The ☂ island"}, r"not in the vocabulary: \['☂'\]"),
+    ({"prompts": ""}, "prompt is empty"),
+    ({"prompts": []}, "no prompts"),
+    ({"prompts": "The", "length": 0}, "length must be a positive"),
+    ({"prompts": "The", "length": -5}, "length must be a positive"),
+    ({"prompts": "The", "scale_factor": 0.0}, "scale_factor must be positive"),
+    ({"prompts": "The", "scale_factor": -1.0}, "scale_factor must be positive"),
+])
+def test_bad_generation_arguments_get_clear_errors(part2, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        part2["sample"](**kwargs)
+
+
+def test_window_sampler_rejects_unknown_characters_too(part2):
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        part2["sample_window"](part2["char_lstm"], "☂", length=3)
+
+
+# ---- Attention --------------------------------------------------------------------------
+
+def keras_mha_and_weights(num_heads, key_dim, d_model, seed):
+    layer = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=key_dim)
+    layer(np.zeros((1, 2, d_model), np.float32), np.zeros((1, 2, d_model), np.float32))
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.normal(scale=0.4, size=w.shape).astype(np.float32) for w in layer.get_weights()])
+    return layer, layer.get_weights()
+
+
+@pytest.mark.parametrize("batch, length, num_heads, key_dim", [
+    (1, 1, 1, 2), (2, 5, 2, 4), (3, 7, 4, 3), (4, 12, 8, 8),
+])
+@pytest.mark.parametrize("mask", ["none", "causal", "padding"])
+def test_scratch_attention_equals_keras(part2, batch, length, num_heads, key_dim, mask):
+    d_model = 6
+    layer, weights = keras_mha_and_weights(num_heads, key_dim, d_model, seed=length)
+    x = np.random.default_rng(batch).normal(size=(batch, length, d_model)).astype(np.float32)
+    kwargs, ours_mask = {}, None
+    if mask == "causal":
+        ours_mask = np.tril(np.ones((batch, length, length), bool))
+        kwargs = {"use_causal_mask": True}
+    elif mask == "padding":
+        lengths = np.maximum(1, length - np.arange(batch))
+        ours_mask = np.repeat((np.arange(length)[None] < lengths[:, None])[:, None], length, axis=1)
+        kwargs = {"attention_mask": ours_mask}
+    expected, expected_scores = layer(x, x, return_attention_scores=True, **kwargs)
+    ours, ours_scores = part2["multi_head_attention"](x, x, weights, ours_mask)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    np.testing.assert_allclose(ours_scores, expected_scores, atol=1e-5)
+
+
+def test_attention_rows_sum_to_one(part2):
+    _, weights = keras_mha_and_weights(3, 4, 6, seed=0)
+    x = np.random.default_rng(0).normal(size=(2, 9, 6))
+    _, scores = part2["multi_head_attention"](x, x, weights)
+    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-6)
+
+
+def test_causal_output_at_t_ignores_later_tokens(part2):
+    _, weights = keras_mha_and_weights(2, 4, 6, seed=1)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1, 10, 6))
+    changed = x.copy()
+    changed[:, 6:] = rng.normal(size=(1, 4, 6))
+    mask = np.tril(np.ones((1, 10, 10), bool))
+    out, _ = part2["multi_head_attention"](x, x, weights, mask)
+    out_changed, _ = part2["multi_head_attention"](changed, changed, weights, mask)
+    np.testing.assert_allclose(out[:, :6], out_changed[:, :6], atol=1e-12)
+    assert not np.allclose(out[:, 6:], out_changed[:, 6:])
+
+
+def test_padding_mask_gives_padded_keys_zero_weight(part2):
+    _, weights = keras_mha_and_weights(2, 4, 6, seed=2)
+    x = np.random.default_rng(2).normal(size=(1, 8, 6))
+    mask = np.ones((1, 8, 8), bool)
+    mask[:, :, 5:] = False
+    _, scores = part2["multi_head_attention"](x, x, weights, mask)
+    assert np.all(scores[..., 5:] < 1e-12)
+    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-6)
+
+
+def test_transformer_character_model_is_causal(part2):
+    model = part2["char_transformer"]
+    ids = part2["text_encoded"][:40].copy()
+    changed = ids.copy()
+    changed[25:] = (changed[25:] + 1) % part2["vocab_size"]
+    before, after = model(ids[None]).numpy(), model(changed[None]).numpy()
+    np.testing.assert_allclose(before[:, :25], after[:, :25], atol=1e-5)
+
+
+def test_positional_encoding_matches_the_formula(part2):
+    encoding = part2["sinusoidal_encoding"](10, 6)
+    p, i = 7, 2
+    assert encoding[p, 2 * i] == pytest.approx(np.sin(p / 10000 ** (2 * i / 6)), abs=1e-6)
+    assert encoding[p, 2 * i + 1] == pytest.approx(np.cos(p / 10000 ** (2 * i / 6)), abs=1e-6)
