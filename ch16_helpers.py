@@ -82,6 +82,8 @@ def describe_environment():
 
     global _RUN_START
     _RUN_START = time.perf_counter()
+    # Datasets of bucketed batches have no known length; Keras warns about it after each pass.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
     if not in_notebook():
         import matplotlib
         matplotlib.use("Agg")  # terminal runs save figures instead of opening windows
@@ -114,6 +116,21 @@ def run_summary():
 
 
 _RUN_START = time.perf_counter()
+
+
+def use_mixed_precision(enabled):
+    """Compute in float16 (variables stay float32) when asked and a GPU is present.
+
+    Models keep their output layer in float32 so that the logits and the loss are exact.
+    """
+    import keras
+    import tensorflow as tf
+
+    if enabled and tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        print("Mixed precision: float16 computations, float32 variables and outputs")
+    elif enabled:
+        print("Mixed precision asked for, but there is no GPU: staying with float32")
 
 
 def show_figure(fig, name):
@@ -444,11 +461,6 @@ def epoch_timer():
     return EpochTimer()
 
 
-def fit_verbosity():
-    """Keras progress: the live bar in Jupyter, one line per epoch in terminal runs and logs."""
-    return "auto" if in_notebook() else 2
-
-
 def model_path(name):
     return CACHE_DIR / "models" / f"{name}.keras"
 
@@ -478,7 +490,11 @@ def load_trained(name, signature):
 def fit_or_load(model, train_batches, val_batches, max_epochs, signature, retrain=False, patience=2):
     """Train with early stopping on the validation loss (best weights restored), or load.
 
-    Records the seconds of every epoch in the history ("epoch_seconds"), saves the model
+    When the validation loss does not improve for an epoch, the learning rate is divided by 5;
+    when it has not improved for ``patience`` epochs, training stops.
+
+    Keras prints one line per epoch. Records the seconds of every epoch in the history
+    ("epoch_seconds"), saves the model
     in the ``.keras`` format with its history, and on a rerun loads the saved model instead
     of retraining when it was trained on the same ``signature`` (unless ``retrain``).
     Returns ``(model, history)`` with history a dict of per-epoch lists.
@@ -492,11 +508,10 @@ def fit_or_load(model, train_batches, val_batches, max_epochs, signature, retrai
         return saved
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True)
-    with warnings.catch_warnings():
-        # Bucketed datasets have no known length, and Keras says so at the end of every epoch.
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs, shuffle=False,
-                            callbacks=[epoch_timer(), early_stopping], verbose=fit_verbosity())
+    reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=0,
+                                                  min_lr=1e-5, verbose=1)
+    history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs, shuffle=False,
+                        callbacks=[epoch_timer(), reduce_lr, early_stopping], verbose=2)
     history = {key: [float(v) for v in values] for key, values in history.history.items()}
     best = int(np.argmin(history["val_loss"]))
     print(f"Best epoch {best + 1} of {len(history['loss'])}: val_loss {history['val_loss'][best]:.4f}; "

@@ -34,7 +34,6 @@
 # The setup cell imports what the chapter uses, prints the versions and the devices TensorFlow sees, and fixes one random seed so that a rerun gives the same numbers. The small module `ch16_helpers.py` beside this notebook holds the code that is not part of the lesson: the data downloads and checks, the quick-mode switch, saving trained models, and figure display.
 
 import os
-import time
 
 import keras
 import matplotlib.pyplot as plt
@@ -50,11 +49,13 @@ SEED = 1
 keras.utils.set_random_seed(SEED)
 
 
-# **Parameters.** Every knob of this notebook is in the next cell (tagged `parameters`, the papermill convention). Set the environment variable `CH16_QUICK=1` for a quick run on a few hundred reviews with one epoch and small models; the cell prints exactly what that changes. `CH16_DATA_DIR` names a folder holding a local copy of the data (otherwise it is downloaded on first use), and `CH16_RETRAIN=1` retrains a model even when a saved one exists.
+# **Parameters.** Every knob of this notebook is in the next cell (tagged `parameters`, the papermill convention). Set the environment variable `CH16_QUICK=1` for a quick run on a few hundred reviews with one epoch and small models; the cell prints exactly what that changes. `CH16_DATA_DIR` names a folder holding a local copy of the data (otherwise it is downloaded on first use), `CH16_RETRAIN=1` retrains a model even when a saved one exists, and `CH16_MIXED_PRECISION=1` computes in float16 on a GPU (faster on recent NVIDIA GPUs; ignored on a CPU).
 
 QUICK = os.environ.get("CH16_QUICK") == "1"       # quick run: small data, one epoch, small models
 DATA_DIR = os.environ.get("CH16_DATA_DIR")         # folder with aclImdb/ or aclImdb*.tar.gz; None: download
 RETRAIN = os.environ.get("CH16_RETRAIN") == "1"    # retrain even when a saved model exists
+MIXED_PRECISION = os.environ.get("CH16_MIXED_PRECISION") == "1"  # float16 compute, on a GPU only
+ch16.use_mixed_precision(MIXED_PRECISION)
 cfg = ch16.choose_settings(
     QUICK,
     train_reviews=(20_000, 320),   # reviews used for training (taken from the official train split)
@@ -63,7 +64,9 @@ cfg = ch16.choose_settings(
     max_tokens=(20_000, 2_000),    # vocabulary size, counting the padding and out-of-vocabulary tokens
     embed_dim=(32, 8),             # size of the word embeddings
     rnn_units=(64, 8),             # units of each recurrent layer (per direction)
-    batch_size=(32, 32),           # reviews per batch
+    batch_size=(64, 32),           # reviews per batch
+    learning_rate=(5e-4, 1e-3),    # Adam's initial learning rate
+    dropout=(0.25, 0.0),           # dropout rate on the embeddings and on the recurrent layer's output
     max_epochs=(10, 1),            # upper bound; early stopping usually ends training sooner
     rnn_max_epochs=(6, 1),         # for the two SimpleRNN comparison models
 )
@@ -444,21 +447,25 @@ for kind, model in stacked_models.items():
 # 
 # The sentiment model embeds the token ids (with `mask_zero=True`, so padding is ignored), reads the review in both directions with a bidirectional LSTM, and maps the two final states through a small dense layer to one logit; a sigmoid of the logit is the probability that the review is positive.
 # 
+# Two kinds of dropout fight overfitting (the embedding table alone holds most of the parameters): `SpatialDropout1D` drops whole embedding dimensions of a review during training, and `Dropout` drops some of the LSTM's final features. Both pass the mask through.
+# 
 # `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final states, so the classifier sees both ends of the review in a "recent" state. Every recurrent layer keeps the configuration for which TensorFlow uses the fast cuDNN kernels on an NVIDIA GPU: the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0`, `unroll=False`, and masks of right-padded sequences (as `padded_batch` and the buckets produce).
 # 
 # Models are built inside `strategy.scope()`: with several GPUs, the setup cell chose `MirroredStrategy`, which keeps one copy of the model per GPU; otherwise the scope changes nothing.
 
 def build_classifier(recurrent, name):
-    """Embedding -> recurrent layer(s) -> Dense(64, relu) -> one logit."""
+    """Embedding -> recurrent layer -> Dense(64, relu) -> one logit, with dropout."""
     with strategy.scope():
         model = keras.Sequential([
             keras.Input(shape=(None,), dtype="int64"),
             layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=True),
+            layers.SpatialDropout1D(cfg.dropout),
             recurrent,
+            layers.Dropout(cfg.dropout),
             layers.Dense(64, activation="relu"),
-            layers.Dense(1),
+            layers.Dense(1, dtype="float32"),  # float32 logits, also under mixed precision
         ], name=name)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                       loss=keras.losses.BinaryCrossentropy(from_logits=True),
                       metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
     return model
@@ -468,7 +475,7 @@ bilstm_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units))
 bilstm_model.summary()
 
 
-# **Training.** `ch16.fit_or_load` trains a model with *early stopping* on the validation loss: training ends once the validation loss has not improved for two epochs, and the weights of the best epoch are restored. It records the seconds of every epoch, saves the trained model in the `.keras` format, and on a rerun loads the saved model instead of retraining (unless `RETRAIN` is set) when it was trained on the same vocabulary and settings. `ch16.plot_history` then draws the training curves; both serve every model of the chapter. The signature below says what a saved model must match to be reused.
+# **Training.** `ch16.fit_or_load` trains a model while watching the validation loss. When it does not improve for an epoch, the learning rate is divided by 5 (`ReduceLROnPlateau`): smaller steps often find a better point near the current one. When it has not improved for two epochs, *early stopping* ends training and restores the weights of the best epoch. It records the seconds of every epoch, saves the trained model in the `.keras` format, and on a rerun loads the saved model instead of retraining (unless `RETRAIN` is set) when it was trained on the same vocabulary and settings. `ch16.plot_history` then draws the training curves; both serve every model of the chapter. The signature below says what a saved model must match to be reused.
 
 def signature_of(model):
     return {"vocabulary": vocabulary[:200], "vocab_size": vocab_size, "settings": vars(cfg),

@@ -40,11 +40,13 @@ SEED = 1
 keras.utils.set_random_seed(SEED)
 
 
-# **Parameters.** Every knob of this notebook is in the next cell (tagged `parameters`). `CH16_QUICK=1` runs on a short piece of the text with one epoch and small models, and the cell prints what that changes; `CH16_DATA_DIR` names a folder holding a local copy of the novel; `CH16_RETRAIN=1` retrains the models even when saved ones exist.
+# **Parameters.** Every knob of this notebook is in the next cell (tagged `parameters`). `CH16_QUICK=1` runs on a short piece of the text with one epoch and small models, and the cell prints what that changes; `CH16_DATA_DIR` names a folder holding a local copy of the novel; `CH16_RETRAIN=1` retrains the models even when saved ones exist; `CH16_MIXED_PRECISION=1` computes in float16 on a GPU.
 
 QUICK = os.environ.get("CH16_QUICK") == "1"       # quick run: short text, one epoch, small models
 DATA_DIR = os.environ.get("CH16_DATA_DIR")         # folder with 1268-0.txt; None: download
 RETRAIN = os.environ.get("CH16_RETRAIN") == "1"    # retrain even when a saved model exists
+MIXED_PRECISION = os.environ.get("CH16_MIXED_PRECISION") == "1"  # float16 compute, on a GPU only
+ch16.use_mixed_precision(MIXED_PRECISION)
 cfg = ch16.choose_settings(
     QUICK,
     text_chars=(None, 20_000),     # characters of the novel used (None: the whole novel)
@@ -114,8 +116,7 @@ def make_batches(chunks, shuffle=False):
 
 train_ds = make_batches(train_chunks, shuffle=True)
 val_ds = make_batches(val_chunks)
-inputs_batch, targets_batch = next(iter(train_ds))
-print("one batch: inputs", inputs_batch.shape, " targets", targets_batch.shape)
+print("each element: (inputs, targets) =", train_ds.element_spec)
 
 
 # ### 1.2 Building a character-level RNN model
@@ -128,7 +129,7 @@ def build_char_lstm():
             keras.Input(shape=(None,), dtype="int32"),
             layers.Embedding(vocab_size, cfg.embed_dim),
             layers.LSTM(cfg.lstm_units, return_sequences=True),
-            layers.Dense(vocab_size),
+            layers.Dense(vocab_size, dtype="float32"),  # float32 logits, also under mixed precision
         ], name="char_lstm")
         model.compile(optimizer=keras.optimizers.Adam(1e-3),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -290,14 +291,18 @@ print(f"largest difference between the two next-character distributions: "
 np.testing.assert_allclose(window_probabilities, carried_probabilities, atol=1e-5)
 
 
-# **Timing both.** `sample_window` generates the original way: for every new character it runs a model on the last 40 characters. It is written for any model that maps a window of ids to logits, so section 2.5 reuses it for the Transformer. Its model call is compiled too, so the comparison measures the method, not Python overhead.
+# **Timing both.** `sample_window` generates the original way: for every new character it runs a model on the last 40 characters. It takes a compiled function from a window of ids to the next logits (`window_predictor`), so the comparison measures the method, not Python overhead, and section 2.5 reuses it for the Transformer.
 
-def sample_window(model, prompt, length=500, scale_factor=1.0, seed=SEED, window=cfg.seq_length):
+def window_predictor(model):
+    """A compiled function: a window of ids -> the logits of the next character."""
+    return tf.function(lambda window_ids: model(window_ids)[:, -1], reduce_retracing=True)
+
+
+def sample_window(predict_next, prompt, length=500, scale_factor=1.0, seed=SEED, window=cfg.seq_length):
     check_generation_arguments(length, scale_factor)
     ids = encode_prompt(prompt)
-    next_logits = tf.function(lambda window_ids: model(window_ids)[:, -1], reduce_retracing=True)
     for i in range(length):
-        logits = next_logits(tf.constant([ids[-window:]]))
+        logits = predict_next(tf.constant([ids[-window:]]))
         next_id = tf.random.stateless_categorical(logits * scale_factor, 1, seed=[seed, i])
         ids.append(int(next_id[0, 0]))
     return "".join(id_to_char[ids])
@@ -306,11 +311,12 @@ def sample_window(model, prompt, length=500, scale_factor=1.0, seed=SEED, window
 # Each way generates 500 characters from the same prompt, after one warm-up call that compiles it:
 
 prompt = "The island"
+lstm_next = window_predictor(char_lstm)
 sample(prompt, length=5)
-sample_window(char_lstm, prompt, length=5)
+sample_window(lstm_next, prompt, length=5)
 timings = {}
 for name, generate in [("carried state", lambda: sample(prompt, length=cfg.generate_chars)),
-                       ("window re-run", lambda: sample_window(char_lstm, prompt, length=cfg.generate_chars))]:
+                       ("window re-run", lambda: sample_window(lstm_next, prompt, length=cfg.generate_chars))]:
     start = time.perf_counter()
     generate()
     timings[name] = time.perf_counter() - start
@@ -521,6 +527,11 @@ class TransformerBlock(layers.Layer):
         self.feed_forward = keras.Sequential([layers.Dense(ff_dim, activation="relu"), layers.Dense(model_dim)])
         self.drop1, self.drop2 = layers.Dropout(dropout), layers.Dropout(dropout)
 
+    def build(self, input_shape):  # creates the weights before a saved model's are loaded into them
+        self.attention.build(input_shape, input_shape)
+        for layer in (self.norm1, self.norm2, self.feed_forward):
+            layer.build(input_shape)
+
     def call(self, x, causal=True, training=False):
         attended = self.attention(x, x, use_causal_mask=causal, training=training)
         x = self.norm1(x + self.drop1(attended, training=training))
@@ -559,6 +570,7 @@ ch16.show_figure(fig, "part2_positional_encoding")
 keras.utils.set_random_seed(SEED)
 block = TransformerBlock(model_dim=8, num_heads=2, ff_dim=32)
 block_input = batch + sinusoidal_encoding(T, 8)
+block.build(block_input.shape)
 attended = block.attention(block_input, block_input, use_causal_mask=True)
 normed = block.norm1(block_input + attended)
 fed_forward = block.feed_forward(normed)
@@ -581,6 +593,10 @@ class TokenAndPositionEmbedding(layers.Layer):
         self.tokens = layers.Embedding(vocab_size, model_dim)
         self.positions = layers.Embedding(max_length, model_dim)
 
+    def build(self, input_shape):
+        self.tokens.build(input_shape)
+        self.positions.build((self.max_length,))
+
     def call(self, ids):
         positions = keras.ops.arange(keras.ops.shape(ids)[-1])
         return self.tokens(ids) + self.positions(positions)
@@ -597,7 +613,7 @@ def build_char_transformer():
                                            name="embedding")(ids)
         for i in range(cfg.num_blocks):
             hidden = TransformerBlock(cfg.model_dim, cfg.num_heads, 4 * cfg.model_dim, name=f"block_{i + 1}")(hidden)
-        model = keras.Model(ids, layers.Dense(vocab_size)(hidden), name="char_transformer")
+        model = keras.Model(ids, layers.Dense(vocab_size, dtype="float32")(hidden), name="char_transformer")
         model.compile(optimizer=keras.optimizers.Adam(5e-4),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
@@ -627,7 +643,8 @@ comparison = pd.DataFrame([
                                  ("Transformer", char_transformer, transformer_history)]
 ]).set_index("model")
 samples = {"LSTM": sample(comparison_prompt, length=cfg.generate_chars, scale_factor=comparison_scale),
-           "Transformer": sample_window(char_transformer, comparison_prompt, length=300,
+           "Transformer": sample_window(window_predictor(char_transformer), comparison_prompt,
+                                        length=cfg.generate_chars,
                                         scale_factor=comparison_scale)}
 for name, passage in samples.items():
     print(f"--- {name} ---\n{passage}\n")

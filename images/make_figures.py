@@ -3,9 +3,9 @@
 
 Run from anywhere:
 
-    python images/make_figures.py
+    python images/make_figures.py [OUTPUT_FOLDER]
 
-All PNGs are written next to this script.  Only matplotlib and numpy are
+All PNGs are written next to this script (or into OUTPUT_FOLDER).  Only matplotlib and numpy are
 used; the drawings are deterministic (no randomness), so re-running the
 script reproduces the same files.
 """
@@ -197,7 +197,7 @@ def save(fig, name):
     fig.savefig(OUT_DIR / name, dpi=DPI, bbox_inches="tight", pad_inches=0.15,
                 metadata={"Software": None})
     plt.close(fig)
-    print("wrote", OUT_DIR / name)
+    print("wrote", name)
 
 
 def vec(sym, sup):
@@ -493,7 +493,6 @@ def fig_char_data_flow():
     vocab = sorted(set(TEXT))
     char2int = {c: i for i, c in enumerate(vocab)}
     in_col, out_col = PALETTE["input"][0], PALETTE["output"][0]
-    step_x = 11.0  # x of the step annotations
 
     # A. raw text
     title(ax, 10.0, 15.1, "Character-level model: from raw text to "
@@ -788,5 +787,10 @@ FIGURES = [
 ]
 
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) > 1:
+        OUT_DIR = Path(sys.argv[1])
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
     for make in FIGURES:
         make()

@@ -48,7 +48,7 @@ def real_data_dir():
     folder = Path(REAL_DATA_DIR)
     has_imdb = (folder / "aclImdb").is_dir() or any(folder.glob("aclImdb*.tar.gz"))
     if not (has_imdb and (folder / "1268-0.txt").is_file()):
-        pytest.skip(f"CH16_DATA_DIR does not hold the real data sets")
+        pytest.skip("CH16_DATA_DIR does not hold the real data sets")
     return folder
 
 

@@ -106,7 +106,7 @@ def test_bad_generation_arguments_get_clear_errors(part2, kwargs, message):
 
 def test_window_sampler_rejects_unknown_characters_too(part2):
     with pytest.raises(ValueError, match="not in the vocabulary"):
-        part2["sample_window"](part2["char_lstm"], "☂", length=3)
+        part2["sample_window"](part2["window_predictor"](part2["char_lstm"]), "☂", length=3)
 
 
 # ---- Attention --------------------------------------------------------------------------
