@@ -8,7 +8,10 @@ reviews, on the same machine:
   looked up in a Python dictionary, every epoch; reviews in a random order, padded to
   the longest review of each batch of 32; no mask.
 * ours: ``TextVectorization`` inside ``tf.data``, encoded reviews cached, reshuffled each
-  epoch, bucketed by length (little padding), prefetched; ``mask_zero=True``.
+  epoch, bucketed by length (little padding), batches of 64, prefetched; ``mask_zero=True``.
+
+The model is the same both ways but for the mask (the chapter's dropout layers are left out:
+they cost next to nothing).
 
 It prints, for each, the seconds per epoch (extrapolated from the timed steps), the real
 tokens processed per second and the share of padding, and the ratio of the two.
@@ -39,7 +42,7 @@ TRAIN_REVIEWS = 20_000
 EMBED_DIM, RNN_UNITS = 32, 64
 BOOK_BATCH = 32
 # The chapter's settings (ch16_part1.ipynb, parameters and section 3.2).
-MAX_TOKENS, BATCH_SIZE = 20_000, 32
+MAX_TOKENS, BATCH_SIZE = 10_000, 64
 BUCKET_BOUNDARIES = list(range(25, 2_000, 25))
 
 
@@ -51,7 +54,7 @@ def classifier(vocab_size, mask_zero):
         layers.Dense(64, activation="relu"),
         layers.Dense(1),
     ])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+    model.compile(optimizer=keras.optimizers.Adam(5e-4, clipnorm=1.0),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))
     return model
 

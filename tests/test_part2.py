@@ -42,10 +42,10 @@ def test_vocabulary_round_trip(part2):
 def test_lstm_loss_decreases_on_the_synthetic_text(part2):
     keras.utils.set_random_seed(0)
     model = part2["build_char_lstm"]()
-    history = model.fit(part2["train_ds"], validation_data=part2["val_ds"], epochs=6, verbose=0)
+    history = model.fit(part2["train_ds"], validation_data=part2["val_ds"], epochs=25, verbose=0)
     losses = history.history["val_loss"]
-    assert losses[-1] < 0.8 * losses[0], losses
-    assert losses[-1] < np.log(part2["vocab_size"]) * 0.75
+    assert all(later < earlier for earlier, later in zip(losses[::5], losses[5::5])), losses
+    assert losses[-1] < 0.7 * np.log(part2["vocab_size"]), "no better than guessing uniformly"
 
 
 def test_carried_state_and_window_give_the_same_distribution(part2):
