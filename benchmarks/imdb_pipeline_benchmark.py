@@ -150,7 +150,7 @@ def main():
         print(f"{row['pipeline']:<9}{row['steps per epoch']:>12}{row['s per step'] * 1000:>9.0f}"
               f"{row['s per epoch']:>9.1f}{row['tokens per s']:>10,.0f}{row['padding share']:>9.1%}")
     book, ours = rows
-    print(f"\nours is {book['s per epoch'] / ours['s per epoch']:.1f}x faster per epoch "
+    print(f"\nours is {book['s per epoch'] / ours['s per epoch']:.2f}x faster per epoch "
           f"({ours['tokens per s'] / book['tokens per s']:.1f}x the tokens per second)")
 
 
