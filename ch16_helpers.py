@@ -34,9 +34,9 @@ IMDB_CLASSES = ("neg", "pos")  # label 0, label 1
 
 NOVEL_URL = "https://www.gutenberg.org/files/1268/1268-0.txt"
 NOVEL_FILE = "1268-0.txt"
-# The release of 2016-10-13 that the original companion used; Project Gutenberg
-# revises its files now and then, so a newer download is checked by its structure.
-NOVEL_SHA256_2016 = "355bfdc3f9b5e384b1918e817dd086ce0df97f4d294c69f032fb70b95c1e737c"
+# Project Gutenberg revises its files now and then (new headers, fixes), so no checksum is
+# pinned for the novel: a download is checked by its structure instead (UTF-8, the START and
+# END markers, at least this many characters between them).
 NOVEL_MIN_CHARS = 100_000
 
 
