@@ -325,19 +325,25 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
         download(url, archive, sha256, manual_hint=_imdb_hint(data_dir))
     print(f"Extracting {archive.name} (labelled reviews only) ...")
     marker.unlink(missing_ok=True)
-    safe_extract(archive, cache_dir / "aclImdb_extract", keep=_imdb_member_wanted,
-                 manual_hint=_imdb_hint(data_dir))
-    inner = cache_dir / "aclImdb_extract" / "aclImdb"
-    if not inner.is_dir():
-        shutil.rmtree(cache_dir / "aclImdb_extract")
-        raise DataError(f"{archive.name} holds no aclImdb/ folder. {_imdb_hint(data_dir)}")
-    _check_imdb_folder(inner, data_dir)
-    if extracted.exists():
-        shutil.rmtree(extracted)
-    os.replace(inner, extracted)
-    shutil.rmtree(cache_dir / "aclImdb_extract")
+    staging = safe_extract(archive, cache_dir / "aclImdb_extract", keep=_imdb_member_wanted,
+                           manual_hint=_imdb_hint(data_dir))
+    try:  # the staging folder goes in every case; only a checked folder becomes the cache entry
+        if not (staging / "aclImdb").is_dir():
+            raise DataError(f"{archive.name} holds no aclImdb/ folder. {_imdb_hint(data_dir)}")
+        _check_imdb_folder(staging / "aclImdb", data_dir)
+        if extracted.exists():
+            shutil.rmtree(extracted)
+        os.replace(staging / "aclImdb", extracted)
+    finally:
+        shutil.rmtree(staging)
     marker.write_text(source)
     return extracted
+
+
+def _review_id(path):
+    """The numeric id of a review file named ID_RATING.txt (files sort by it)."""
+    head = path.stem.split("_")[0]
+    return (int(head) if head.isdigit() else 0, path.name)
 
 
 def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
@@ -351,9 +357,7 @@ def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
     for split in IMDB_SPLITS:
         texts, labels = [], []
         for label, name in enumerate(IMDB_CLASSES):
-            files = sorted((root / split / name).glob("*.txt"),
-                           key=lambda p: (int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit()
-                                          else 0, p.name))
+            files = sorted((root / split / name).glob("*.txt"), key=_review_id)
             texts += [f.read_text(encoding="utf-8") for f in files]
             labels += [label] * len(files)
         splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))

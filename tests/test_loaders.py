@@ -157,6 +157,16 @@ def test_folder_missing_a_split_is_named(imdb_tree, tmp_path, missing):
         ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
 
 
+def test_archive_missing_a_split_is_named_and_leaves_no_cache_entry(tmp_path):
+    tree = synthetic.make_imdb_tree(tmp_path / "src" / "aclImdb", reviews_per_folder=3)
+    for review in (tree / "test" / "neg").iterdir():
+        review.unlink()
+    archive = synthetic.make_imdb_archive(tmp_path / "local" / "aclImdb.tar.gz", tree)
+    with pytest.raises(ch16.DataError, match="missing the split test/neg"):
+        ch16.load_imdb(archive.parent, cache_dir=tmp_path / "cache")
+    assert files_in(tmp_path / "cache") == []
+
+
 def test_truncated_local_archive_is_a_clear_error(imdb_archive, tmp_path):
     archive, _ = imdb_archive
     local = tmp_path / "truncated"

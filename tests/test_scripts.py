@@ -1,5 +1,6 @@
 """The exported scripts: equal to a fresh export of the notebooks, and free of IPython syntax."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,9 +18,9 @@ def fresh_export(tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     for name in ["convert_notebooks.sh"] + [f"{part}.ipynb" for part in PARTS]:
         shutil.copy(PROJECT_DIR / name, folder / name)
-    env_path = f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}"
+    env_path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     subprocess.run(["bash", str(folder / "convert_notebooks.sh")], check=True,
-                   env={**__import__("os").environ, "PATH": env_path})
+                   env={**os.environ, "PATH": env_path})
     return folder
 
 
