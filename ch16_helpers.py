@@ -433,7 +433,7 @@ def _read_novel(path, data_dir=None):
 # --------------------------------------------------------------------------
 
 def no_autotune(dataset, prefetch=8):
-    """Prefetch a few batches and turn tf.data autotuning off.
+    """Prefetch a few batches (none if ``prefetch`` is None) and turn tf.data autotuning off.
 
     On TF 2.21, destroying a used iterator waits for the autotune thread, which can sleep
     for up to 60 s: ``fit``/``evaluate`` then sit idle at epoch boundaries. Without
@@ -443,7 +443,9 @@ def no_autotune(dataset, prefetch=8):
 
     options = tf.data.Options()
     options.autotune.enabled = False
-    return dataset.prefetch(prefetch).with_options(options)
+    if prefetch is not None:
+        dataset = dataset.prefetch(prefetch)
+    return dataset.with_options(options)
 
 
 def epoch_timer():

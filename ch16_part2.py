@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from IPython.display import display
 from keras import layers
 
 import ch16_helpers as ch16
@@ -167,7 +168,7 @@ best_epoch = int(np.argmin(lstm_history["val_loss"]))
 print(f"best validation loss {lstm_history['val_loss'][best_epoch]:.4f} "
       f"(perplexity {lstm_history['val_perplexity'][best_epoch]:.2f}) at epoch {best_epoch + 1}; "
       f"training loss then {lstm_history['loss'][best_epoch]:.4f} (the book's final training loss: 1.0337)")
-lstm_table.round(4)
+display(lstm_table.round(4))
 
 
 # The same numbers as curves, with the perplexity:
@@ -648,22 +649,22 @@ samples = {"LSTM": sample(comparison_prompt, length=cfg.generate_chars, scale_fa
                                         scale_factor=comparison_scale)}
 for name, passage in samples.items():
     print(f"--- {name} ---\n{passage}\n")
-comparison.round(4)
+display(comparison.round(4))
 
 
 # With the same number of parameters and about the same time per epoch, the LSTM reaches the lower validation loss in this budget; the Transformer's validation loss was still falling when its 15 epochs ran out, and its 40 positions are all the context it has, while the LSTM's state carries on. Transformers pull ahead with longer contexts, more data and more compute than a 2-core CPU offers here.
 # 
-# **What a trained head attends to.** The attention weights of the first head of the first block, over 40 characters of the validation text. Each row is a position predicting its next character; the causal mask leaves the upper triangle empty.
+# **What a trained head attends to.** The attention weights of the first head of the first block, over 40 characters of the validation text. Each row is a position predicting its next character; the causal mask leaves the upper triangle empty. A space is shown as ␣ and a line break as `\n`.
 
 attention_input = val_chunks[0, :-1]
 first_block = char_transformer.get_layer("block_1")
 embedded = char_transformer.get_layer("embedding")(attention_input[np.newaxis])
 _, trained_scores = first_block.attention(embedded, embedded, use_causal_mask=True, return_attention_scores=True)
-labels = [repr(char)[1:-1] for char in id_to_char[attention_input]]
+labels = ["␣" if char == " " else repr(str(char))[1:-1] for char in id_to_char[attention_input]]
 fig, ax = plt.subplots(figsize=(9, 8))
 ax.imshow(trained_scores[0, 0], cmap="Purples", vmin=0)
-ax.set_xticks(range(len(labels)), labels, fontsize=8)
-ax.set_yticks(range(len(labels)), labels, fontsize=8)
+ax.set_xticks(range(len(labels)), labels, fontsize=9)
+ax.set_yticks(range(len(labels)), labels, fontsize=9)
 ax.set_xlabel("key (attended to)")
 ax.set_ylabel("query")
 ax.set_title("Trained Transformer, block 1, head 1")

@@ -6,7 +6,7 @@ Both train the chapter's model, Embedding(vocab, 256) -> LSTM(512, return_sequen
 
 * book: the encoded text as a dataset of single characters, batched into chunks of 41,
   each split into input and target by a mapped function, shuffled with a buffer of 10,000
-  and batched by 64 (no cache, no prefetch);
+  and batched by 64 (no cache, no prefetch; autotuning off here too, see ch16.no_autotune);
 * ours: the chunks cut with one NumPy reshape, sliced into (input, target) pairs, cached,
   reshuffled each epoch, batched by 64 and prefetched, autotuning off (ch16_part2.ipynb).
 
@@ -67,7 +67,7 @@ def chapter_pipeline(train_encoded):
 def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
     keras.utils.set_random_seed(SEED)
     model = char_model(vocab_size)
-    stream = dataset.repeat()
+    stream = ch16.no_autotune(dataset.repeat(), prefetch=None)  # no autotune stalls in the timing
     model.fit(stream, steps_per_epoch=warmup, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0)

@@ -54,6 +54,28 @@ def test_buckets_pad_less_than_random_batches(part1):
     assert buckets < naive / 2
 
 
+def test_training_batches_hold_every_review_once_in_a_shuffled_order(part1):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 400, size=600)
+    encoded = tf.data.Dataset.from_generator(  # review i: id i + 1, repeated over its length
+        lambda: ((np.full(n, i + 1, np.int64), np.int32(0)) for i, n in enumerate(lengths)),
+        output_signature=(tf.TensorSpec([None], tf.int64), tf.TensorSpec([], tf.int32)))
+    batch_size = part1["cfg"].batch_size
+    train_batches = part1["make_batches"](encoded, shuffle=True)
+    epochs = []
+    for _ in range(2):
+        batches = [ids.numpy() for ids, _ in train_batches]
+        seen = np.sort(np.concatenate([batch[:, 0] for batch in batches]))
+        np.testing.assert_array_equal(seen, np.arange(1, len(lengths) + 1))  # each review once
+        epochs.append([len(batch) for batch in batches])
+    # The buckets' partly filled batches are flushed when the data runs out; they must not
+    # all come last, in order of length, but be spread over the epoch.
+    sizes = epochs[0]
+    first_partial = next(i for i, size in enumerate(sizes) if size < batch_size)
+    assert any(size == batch_size for size in sizes[first_partial:])
+    assert epochs[0] != epochs[1]  # a new order every epoch
+
+
 def test_batches_are_right_padded(part1):
     for ids, _ in part1["train_ds"]:
         nonzero = ids.numpy() != 0
