@@ -432,6 +432,27 @@ def _read_novel(path, data_dir=None):
 # Training helpers
 # --------------------------------------------------------------------------
 
+def split_evenly(batches, strategy):
+    """Trim every batch to a multiple of the strategy's replica count (unchanged on one device).
+
+    Under ``MirroredStrategy`` each batch is split between the replicas, and on TF 2.21 Keras's
+    distributed train and test steps fail ("Inputs to operation AddN ... must have the same
+    size and shape") when the first batch does not split evenly, as a bucket's partly filled
+    batch may not. Up to ``replicas - 1`` examples of such a batch are left out.
+    """
+    import tensorflow as tf
+
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return batches
+
+    def trim(inputs, targets):
+        keep = tf.shape(inputs)[0] // replicas * replicas
+        return inputs[:keep], targets[:keep]
+
+    return batches.map(trim).filter(lambda inputs, targets: tf.shape(inputs)[0] > 0)
+
+
 def no_autotune(dataset, prefetch=8):
     """Prefetch a few batches (none if ``prefetch`` is None) and turn tf.data autotuning off.
 

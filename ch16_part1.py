@@ -387,7 +387,7 @@ print(f"{len(epoch_shapes)} batches; the last 10:", epoch_shapes[-10:])
 
 # The longest reviews come last, a few to a batch or alone. Trained in this order, every epoch would end with a run of updates, each computed from one or two very long reviews, that pulls the weights towards them: in our runs the validation loss then jumped up and down by as much as 0.2 from one epoch to the next. Shuffling the batches, with a buffer larger than the number of batches in an epoch, spreads them over the epoch.
 # 
-# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; batches are prefetched while the model trains. `ch16.no_autotune` adds the prefetch and turns off `tf.data` autotuning: on TensorFlow 2.21 a finished iterator can otherwise keep `fit` idle for up to a minute at an epoch boundary.
+# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; batches are prefetched while the model trains. With several GPUs, `ch16.split_evenly` trims each batch to a multiple of their number, since Keras's distributed steps fail on a batch that does not split evenly between them (a partly filled one may not); on one device it changes nothing. `ch16.no_autotune` adds the prefetch and turns off `tf.data` autotuning: on TensorFlow 2.21 a finished iterator can otherwise keep `fit` idle for up to a minute at an epoch boundary.
 
 def make_batches(encoded, shuffle=False):
     if shuffle:
@@ -395,7 +395,7 @@ def make_batches(encoded, shuffle=False):
     batches = bucketed(encoded)
     if shuffle:  # spread the partly filled batches of the buckets over the epoch
         batches = batches.shuffle(1_000, seed=SEED, reshuffle_each_iteration=True)
-    return ch16.no_autotune(batches)
+    return ch16.no_autotune(ch16.split_evenly(batches, strategy))
 
 
 train_ds = make_batches(train_encoded, shuffle=True)
@@ -528,7 +528,7 @@ val_last100 = make_batches(last_tokens(val_encoded))
 test_last100 = make_batches(last_tokens(test_encoded))
 
 
-# Training both takes about 2 minutes on a 2-core CPU (8 s and 15 s per epoch in the run below).
+# Training both takes about 2 minutes on a 2-core CPU (8 s and 14 s per epoch in the run below).
 
 birnn_model = build_classifier(layers.Bidirectional(layers.SimpleRNN(cfg.rnn_units)), "birnn_last100")
 birnn_model, birnn_history = ch16.fit_or_load(birnn_model, train_last100, val_last100, cfg.rnn_max_epochs,

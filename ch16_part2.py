@@ -141,7 +141,7 @@ char_lstm = build_char_lstm()
 char_lstm.summary()
 
 
-# The model is trained for up to 20 epochs with early stopping on the validation loss (best weights restored); `ch16.fit_or_load` is the same helper as in part 1. A saved model is reused when it was trained on the same vocabulary and settings. Training takes about 23 minutes on a 2-core CPU (about 75 s per epoch) and a few minutes on a GPU; a rerun loads the saved model in seconds.
+# The model is trained for up to 20 epochs with early stopping on the validation loss (best weights restored); `ch16.fit_or_load` is the same helper as in part 1. A saved model is reused when it was trained on the same vocabulary and settings. Training takes about 20 minutes on a 2-core CPU (65 to 75 s per epoch) and a few minutes on a GPU; a rerun loads the saved model in seconds.
 
 def signature_of(model):
     return {"vocabulary": "".join(id_to_char), "settings": vars(cfg), "model": model.get_config()}
@@ -624,7 +624,7 @@ char_transformer = build_char_transformer()
 char_transformer.summary()
 
 
-# Training runs for up to 15 epochs with the same early stopping; it takes about 17 minutes on a 2-core CPU (about 70 s per epoch), a few minutes on a GPU.
+# Training runs for up to 15 epochs with the same early stopping; it takes about 17 minutes on a 2-core CPU (65 to 70 s per epoch), a few minutes on a GPU.
 
 char_transformer, transformer_history = ch16.fit_or_load(
     char_transformer, train_ds, val_ds, cfg.transformer_max_epochs, signature_of(char_transformer), RETRAIN)

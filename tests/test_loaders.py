@@ -248,3 +248,18 @@ def test_real_novel_is_trimmed_to_the_story(real_data_dir):
     assert text.rstrip().endswith("Captain Nemo.")
     assert "Gutenberg" not in text and "\r" not in text and "\ufeff" not in text
     assert 1_100_000 < len(text) < 1_120_000
+
+
+def test_split_evenly_trims_each_batch_to_the_replica_count():
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.range(9).map(lambda i: (tf.fill([3], i), i)).batch(4)  # 4, 4 and 1
+    trimmed = list(ch16.split_evenly(batches, SimpleNamespace(num_replicas_in_sync=2)))
+    assert [len(inputs) for inputs, _ in trimmed] == [4, 4]  # the batch of one is left out
+    for inputs, targets in trimmed:
+        np.testing.assert_array_equal(inputs.numpy()[:, 0], targets.numpy())  # rows stay paired
+    odd = tf.data.Dataset.range(7).map(lambda i: (tf.fill([2], i), i)).batch(7)
+    assert [len(x) for x, _ in ch16.split_evenly(odd, SimpleNamespace(num_replicas_in_sync=3))] == [6]
+    assert ch16.split_evenly(batches, SimpleNamespace(num_replicas_in_sync=1)) is batches
