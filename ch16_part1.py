@@ -561,17 +561,17 @@ for n in [10, 25, 50, 100]:
 # 
 # **All models side by side**, with their parameter counts, the seconds per training epoch measured in this run, the number of epochs trained (early stopping included), the best validation accuracy, and the accuracy on the test reviews:
 
-def model_row(model, history, test_batches):
-    _, test_accuracy = model.evaluate(test_batches, verbose=0)
+def model_row(model, history, test_accuracy):
     return {"model": model.name, "parameters": model.count_params(),
             "seconds per epoch": np.mean(history["epoch_seconds"]), "epochs": len(history["loss"]),
             "best val. accuracy": max(history["val_accuracy"]), "test accuracy": test_accuracy}
 
 
+birnn_test_accuracy = birnn_model.evaluate(test_last100, verbose=0)[1]
 results = pd.DataFrame([
-    model_row(bilstm_model, bilstm_history, test_ds),
-    model_row(birnn_model, birnn_history, test_last100),
-    model_row(rnn_model, rnn_history, test_ds),
+    model_row(bilstm_model, bilstm_history, bilstm_test_accuracy),
+    model_row(birnn_model, birnn_history, birnn_test_accuracy),
+    model_row(rnn_model, rnn_history, rnn_test_accuracy),
 ]).set_index("model")
 display(results.round(4))
 

@@ -1,6 +1,7 @@
 """The two pipeline benchmarks: they run end to end, and they time the chapter's own settings."""
 
 import ast
+import importlib.util
 import os
 import re
 import subprocess
@@ -11,24 +12,12 @@ from conftest import PROJECT_DIR
 BENCHMARKS = PROJECT_DIR / "benchmarks"
 
 
-def constants_of(path):
-    """The module-level NAME = literal assignments of a script, without running it."""
-    values = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign):
-            targets = node.targets[0].elts if isinstance(node.targets[0], ast.Tuple) else node.targets
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                try:  # list(range(...)) and the like
-                    value = eval(compile(ast.Expression(node.value), str(path), "eval"), {})
-                except Exception:
-                    continue
-            if isinstance(node.targets[0], ast.Tuple):
-                values.update(zip((t.id for t in targets), value))
-            else:
-                values[targets[0].id] = value
-    return values
+def benchmark_module(name):
+    """Import a benchmark script as a module (its work runs only under ``__main__``)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def full_setting(script, name):
@@ -39,23 +28,22 @@ def full_setting(script, name):
     return ast.literal_eval(match.group(1))
 
 
-def test_imdb_benchmark_times_the_chapters_settings():
-    bench = constants_of(BENCHMARKS / "imdb_pipeline_benchmark.py")
-    part1 = constants_of(PROJECT_DIR / "ch16_part1.py")
-    assert bench["BATCH_SIZE"] == full_setting("ch16_part1.py", "batch_size")
-    assert bench["MAX_TOKENS"] == full_setting("ch16_part1.py", "max_tokens")
-    assert bench["EMBED_DIM"] == full_setting("ch16_part1.py", "embed_dim")
-    assert bench["RNN_UNITS"] == full_setting("ch16_part1.py", "rnn_units")
-    assert bench["BUCKET_BOUNDARIES"] == part1["BUCKET_BOUNDARIES"]
-    assert bench["TRAIN_REVIEWS"] == full_setting("ch16_part1.py", "train_reviews")
+def test_imdb_benchmark_times_the_chapters_settings(part1):
+    bench = benchmark_module("imdb_pipeline_benchmark")
+    assert bench.BATCH_SIZE == full_setting("ch16_part1.py", "batch_size")
+    assert bench.MAX_TOKENS == full_setting("ch16_part1.py", "max_tokens")
+    assert bench.EMBED_DIM == full_setting("ch16_part1.py", "embed_dim")
+    assert bench.RNN_UNITS == full_setting("ch16_part1.py", "rnn_units")
+    assert bench.TRAIN_REVIEWS == full_setting("ch16_part1.py", "train_reviews")
+    assert bench.BUCKET_BOUNDARIES == part1["BUCKET_BOUNDARIES"]
 
 
 def test_char_benchmark_times_the_chapters_settings():
-    bench = constants_of(BENCHMARKS / "char_lm_pipeline_benchmark.py")
-    assert bench["SEQ_LENGTH"] == full_setting("ch16_part2.py", "seq_length")
-    assert bench["BATCH_SIZE"] == full_setting("ch16_part2.py", "batch_size")
-    assert bench["EMBED_DIM"] == full_setting("ch16_part2.py", "embed_dim")
-    assert bench["LSTM_UNITS"] == full_setting("ch16_part2.py", "lstm_units")
+    bench = benchmark_module("char_lm_pipeline_benchmark")
+    assert bench.SEQ_LENGTH == full_setting("ch16_part2.py", "seq_length")
+    assert bench.BATCH_SIZE == full_setting("ch16_part2.py", "batch_size")
+    assert bench.EMBED_DIM == full_setting("ch16_part2.py", "embed_dim")
+    assert bench.LSTM_UNITS == full_setting("ch16_part2.py", "lstm_units")
 
 
 def run_benchmark(name, *arguments):

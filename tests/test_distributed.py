@@ -7,11 +7,9 @@ strategy's scope and every batch is split between the replicas.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from conftest import PROJECT_DIR
 
 RUNNER = """
 import runpy, sys
