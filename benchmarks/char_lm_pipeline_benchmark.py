@@ -6,46 +6,30 @@ Both train the chapter's model, Embedding(vocab, 256) -> LSTM(512, return_sequen
 
 * book: the encoded text as a dataset of single characters, batched into chunks of 41,
   each split into input and target by a mapped function, shuffled with a buffer of 10,000
-  and batched by 64 (no cache, no prefetch; autotuning off here too, see ch16.no_autotune);
+  and batched by 64 (no cache, no prefetch; autotuning off here too, see benchmarks.chapter.no_autotune);
 * ours: the chunks cut with one NumPy reshape, sliced into (input, target) pairs, cached,
   reshuffled each epoch, batched by 64 and prefetched, autotuning off (ch16_part2.ipynb).
 
 The model's arithmetic dominates, so both should cost about the same per epoch; the script
-prints seconds per step and per epoch for each, and their ratio.
+prints seconds per step and per epoch for each, and their ratio. Takes about 2 minutes on a
+2-core CPU.
 
-    CH16_DATA_DIR=/path/to/data python benchmarks/char_lm_pipeline_benchmark.py --steps 60
+    CH16_DATA_DIR=/path/to/data python -m benchmarks.char_lm_pipeline_benchmark
 """
 
 import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers  # noqa: E402
+import ch16_helpers as ch16
+from benchmarks.chapter import PART2, SEED, char_batches, char_lstm, no_autotune
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ch16_helpers as ch16  # noqa: E402
-
-SEED = 1
-SEQ_LENGTH, BATCH_SIZE, EMBED_DIM, LSTM_UNITS = 40, 64, 256, 512
-
-
-def char_model(vocab_size):
-    model = keras.Sequential([
-        keras.Input(shape=(None,), dtype="int32"),
-        layers.Embedding(vocab_size, EMBED_DIM),
-        layers.LSTM(LSTM_UNITS, return_sequences=True),
-        layers.Dense(vocab_size),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, PART2.batch_size
 
 
 def book_pipeline(train_encoded):
@@ -59,15 +43,13 @@ def book_pipeline(train_encoded):
 def chapter_pipeline(train_encoded):
     n_chunks = len(train_encoded) // (SEQ_LENGTH + 1)
     chunks = train_encoded[:n_chunks * (SEQ_LENGTH + 1)].reshape(n_chunks, SEQ_LENGTH + 1)
-    dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).cache()
-    dataset = dataset.shuffle(len(chunks), seed=SEED, reshuffle_each_iteration=True)
-    return ch16.no_autotune(dataset.batch(BATCH_SIZE))
+    return no_autotune(char_batches(chunks))
 
 
 def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
     keras.utils.set_random_seed(SEED)
-    model = char_model(vocab_size)
-    stream = ch16.no_autotune(dataset.repeat(), prefetch=None)  # no autotune stalls in the timing
+    model = char_lstm(vocab_size)
+    stream = no_autotune(dataset.repeat(), prefetch=None)  # no autotune stalls in the timing
     model.fit(stream, steps_per_epoch=warmup, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0)
@@ -83,17 +65,20 @@ def main():
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
                         help="folder with 1268-0.txt (default: $CH16_DATA_DIR)")
+    parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,
+                        help="refuse a shorter novel as truncated (default: the chapter's full-run check)")
     args = parser.parse_args()
+    ch16.benchmark_header(sys.argv)
+    print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
 
-    text = ch16.load_mysterious_island(args.data_dir)
+    text = ch16.load_mysterious_island(args.data_dir, min_chars=args.min_text_chars)
     id_to_char = np.array(sorted(set(text)))
     char_to_id = {char: i for i, char in enumerate(id_to_char)}
     encoded = np.array([char_to_id[char] for char in text], dtype=np.int32)
     n_chunks = len(encoded) // (SEQ_LENGTH + 1)
     train_encoded = encoded[:(n_chunks - n_chunks // 10) * (SEQ_LENGTH + 1)]
     steps_per_epoch = -(-(n_chunks - n_chunks // 10) // BATCH_SIZE)
-    print(f"{len(train_encoded):,} training characters; TensorFlow {tf.__version__}, "
-          f"{os.cpu_count()} CPU cores, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+    print(f"{len(train_encoded):,} training characters", flush=True)
 
     book = measure("book", book_pipeline(train_encoded), len(id_to_char), args.steps, args.warmup,
                    steps_per_epoch)

@@ -469,8 +469,8 @@ def fig_lstm_cell():
     node(ax, 4.3, ly, 0.28, r"$+$", size=FS_LABEL + 1)
     text(ax, 4.75, ly, "element-wise sum", ha="left", size=FS_SMALL)
     box(ax, 9.0, ly, 1.3, 0.55, "layer", "hidden", size=FS_SMALL)
-    text(ax, 9.85, ly, r"dense layer, e.g. $\mathbf{f}_t=\sigma(\mathbf{W}_{xf}"
-         r"\mathbf{x}^{(t)}+\mathbf{W}_{hf}\mathbf{h}^{(t-1)}+\mathbf{b}_f)$",
+    text(ax, 9.85, ly, r"dense layer, e.g. $\mathbf{f}_t=\sigma(\mathbf{x}^{(t)}\,"
+         r"\mathbf{W}_{xf}+\mathbf{h}^{(t-1)}\,\mathbf{W}_{hf}+\mathbf{b}_f)$",
          ha="left", size=FS_SMALL)
     save(fig, "lstm_cell.png")
 
@@ -608,7 +608,13 @@ def fig_self_attention():
     alpha /= alpha.sum()
 
     T = len(X)
-    fig, ax = canvas((-1.6, 21.4), (0.5, 10.5), 0.43)
+    # the weights are shown with three decimals; the displayed numbers of the
+    # row are checked to add up to 1.000 (or the caption says by how much
+    # rounding makes them miss it)
+    shown = [f"{a:.3f}" for a in alpha]
+    shown_sum = sum(int(round(float(a) * 1000)) for a in shown)
+    assert abs(shown_sum - 1000) <= 2, shown
+    fig, ax = canvas((-1.6, 21.4), (-0.1, 10.5), 0.43)
     att_e, att_f = PALETTE["attention"]
     ys = [7.4 - 1.35 * j for j in range(T)]
     x_in, x_om, x_sm, x_bar, x_term, x_sum, x_z = (
@@ -619,8 +625,8 @@ def fig_self_attention():
     y_h1, y_h2 = 9.95, 9.1
     for x, h1, h2 in [
             (x_in, "inputs", r"$\mathbf{x}^{(1)},\ldots,\mathbf{x}^{(T)}$"),
-            (x_om, "scores", r"$\omega_{ij}=\mathbf{x}^{(i)\top}"
-                             r"\mathbf{x}^{(j)}$"),
+            (x_om, "scores", r"$\omega_{ij}=\mathbf{x}^{(i)}"
+                             r"\mathbf{x}^{(j)\top}$"),
             (x_bar + 1.4, "softmax weights",
              r"$\alpha_{ij}=\exp(\omega_{ij})/\sum_k\exp(\omega_{ik})$"),
             (x_sum + 0.3, "weighted sum",
@@ -645,7 +651,7 @@ def fig_self_attention():
             boxstyle="round,pad=0,rounding_size=0.05", fc=att_f, ec=att_e,
             lw=1.4, zorder=3))
         text(ax, x_bar + bar_len * alpha[j] + 0.15, y,
-             rf"$\alpha_{{{q + 1},{j + 1}}}={alpha[j]:.2f}$", ha="left",
+             rf"$\alpha_{{{q + 1},{j + 1}}}={shown[j]}$", ha="left",
              size=FS_SMALL)
         tb = box(ax, x_term, y, 1.9, 0.8,
                  rf"$\alpha_{{{q + 1},{j + 1}}}\,\mathbf{{x}}^{{({j + 1})}}$",
@@ -673,6 +679,11 @@ def fig_self_attention():
     text(ax, (x_bar + x_term) / 2 + 0.4, ys[-1] - 1.05,
          "(numbers from a toy example with 3-dimensional inputs; "
          "arrow width \u221d weight)", size=9, color=GREY)
+    if shown_sum != 1000:
+        text(ax, (x_bar + x_term) / 2 + 0.4, ys[-1] - 1.6,
+             f"(the weights shown add up to {shown_sum / 1000:.3f} only "
+             "because each is rounded to 3 decimals; the exact weights sum "
+             "to 1)", size=9, color=GREY)
     save(fig, "self_attention.png")
 
 
@@ -731,7 +742,7 @@ def fig_transformer_block():
     for dx, name in [(-2.7, "Q"), (0.0, "K"), (2.7, "V")]:
         qkv[name] = box(
             ax, cx + dx, qkv_y, 2.3, 0.7,
-            rf"$\mathbf{{{name}}}=\mathbf{{X}}\mathbf{{W}}_{{{name.lower()}}}$",
+            rf"$\mathbf{{{name}}}=\mathbf{{X}}\mathbf{{U}}_{{{name.lower()}}}$",
             "plain", size=FS_SMALL, zorder=5)
         path_arrow(ax, [(cx, y_split), (cx + dx, y_split),
                         qkv[name].bottom()], zorder=5)

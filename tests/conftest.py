@@ -6,34 +6,32 @@ notebooks and scripts run by the tests read the synthetic data instead.
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synthetic
 
 REAL_DATA_DIR = os.environ.get("CH16_DATA_DIR")
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="ch16-tests-"))
 SYNTHETIC_DATA_DIR = _WORK_DIR / "data"
+# Set before ch16_helpers is imported: it reads CH16_CACHE_DIR once, on import.
+os.environ.update(
+    CH16_QUICK="1",
+    CH16_DATA_DIR=str(SYNTHETIC_DATA_DIR),
+    CH16_CACHE_DIR=str(_WORK_DIR / "cache"),
+    CH16_RETRAIN="0",
+    MPLBACKEND="Agg",
+    TF_CPP_MIN_LOG_LEVEL="2",
+)
 
-import synthetic  # noqa: E402  (needs the path above)
+from ch16_helpers import PROJECT_DIR  # noqa: E402  (after the settings above)
 
 
 def pytest_configure(config):
     synthetic.make_imdb_tree(SYNTHETIC_DATA_DIR / "aclImdb")
     (SYNTHETIC_DATA_DIR / "1268-0.txt").write_bytes(synthetic.gutenberg_file(synthetic.novel_body()))
-    os.environ.update(
-        CH16_QUICK="1",
-        CH16_DATA_DIR=str(SYNTHETIC_DATA_DIR),
-        CH16_CACHE_DIR=str(_WORK_DIR / "cache"),
-        CH16_RETRAIN="0",
-        MPLBACKEND="Agg",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
 
 
 def pytest_unconfigure(config):

@@ -1,6 +1,7 @@
 """Small data sets made by the tests themselves, in the layout of the real ones."""
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -85,25 +86,58 @@ def gutenberg_file(body, bom=True, crlf=True, start=True, end=True):
     return (("\ufeff" if bom else "") + text).encode("utf-8")
 
 
-def hostile_archive(path, kind):
-    """A .tar.gz with one member that tries to write outside the folder it is extracted to."""
+def hostile_archive(path, kind, outside):
+    """A .tar.gz of one review and a member that must be refused; returns that member's name.
+
+    ``outside`` is a folder the hostile members aim at: it must lie outside the folder the
+    archive is extracted to (the tests use one inside their own temporary folder).
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
-        def add_file(name, data=b"review"):
+        def add(name, type_=tarfile.REGTYPE, linkname="", data=b""):
             info = tarfile.TarInfo(name)
-            info.size = len(data)
+            info.type, info.linkname, info.size = type_, linkname, len(data)
             tar.addfile(info, io.BytesIO(data))
+            return name
 
-        add_file("aclImdb/train/pos/0_9.txt")
+        add("aclImdb/train/pos/0_9.txt", data=b"review")
         if kind == "absolute":
-            add_file("/tmp/ch16_escaped.txt")
-        elif kind == "dotdot":
-            add_file("aclImdb/../../escaped.txt")
-        elif kind in ("symlink", "hardlink"):
-            info = tarfile.TarInfo("aclImdb/train/neg/link")
-            info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
-            info.linkname = "../../../../outside.txt" if kind == "symlink" else "/etc/passwd"
-            tar.addfile(info)
-        else:
-            raise ValueError(kind)
-    return Path(path)
+            return add(str(Path(outside) / "escaped.txt"), data=b"escaped")
+        if kind == "dotdot":
+            return add("aclImdb/../../escaped.txt", data=b"escaped")
+        if kind == "symlink":
+            return add("aclImdb/train/neg/link", tarfile.SYMTYPE, "../../../../escaped.txt")
+        if kind == "hardlink":
+            return add("aclImdb/train/neg/link", tarfile.LNKTYPE, str(Path(outside) / "escaped.txt"))
+        if kind == "symlink_inside":  # harmless in itself, but the real archive has no links
+            return add("aclImdb/train", tarfile.SYMTYPE, "test")
+        if kind == "link_chain":
+            return _add_link_chain(add, outside)
+        if kind == "fifo":
+            return add("aclImdb/train/neg/1_1.txt", tarfile.FIFOTYPE)
+        if kind == "device":
+            return add("aclImdb/train/neg/1_1.txt", tarfile.CHRTYPE)
+        if kind == "duplicate":
+            return add("aclImdb/train/pos/0_9.txt", data=b"another review")
+        raise ValueError(kind)
+
+
+def _add_link_chain(add, outside):
+    """The links of CVE-2025-4517: folders of long names reached through a chain of short
+    symbolic links, so that the resolved path of a link through them is longer than PATH_MAX.
+    ``os.path.realpath`` then stops resolving, and tarfile's ``filter="data"`` (Python 3.11.7)
+    lets a link to ``outside`` through, and a file written through that link."""
+    long_name = "d" * 247
+    steps = "abcdefghijklmnop"
+    base = "aclImdb/train/pos/"  # a folder the IMDb loader extracts, with all its subfolders
+    folder = base
+    for step in steps:
+        add(folder + long_name, tarfile.DIRTYPE)
+        add(folder + step, tarfile.SYMTYPE, long_name)
+        folder += long_name + "/"
+    deep_link = "/".join(steps) + "/" + "l" * 254
+    add(base + deep_link, tarfile.SYMTYPE, "../" * len(steps))  # leads back to base, but too long to check
+    up_to_root = "../" * len(steps)  # from base, where the deep link really leads (the filter thinks deeper)
+    add(base + "escape", tarfile.SYMTYPE, deep_link + "/" + up_to_root + os.path.relpath(outside, "/"))
+    add(base + "escape/escaped.txt", data=b"escaped")
+    return base + steps[0]

@@ -1,9 +1,14 @@
 """The data loaders: local copies, the download cache, and a clear error for every failure."""
 
 import hashlib
+import http.client
 import io
 import os
+import re
+import threading
+import time
 import urllib.error
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +16,8 @@ import pytest
 
 import ch16_helpers as ch16
 import synthetic
+
+HINT = "by hand.*CH16_DATA_DIR"  # the end of every data error: how to get the file without us
 
 
 @pytest.fixture
@@ -44,23 +51,60 @@ def count_downloads(monkeypatch):
 
 
 class FakeResponse(io.BytesIO):
-    """A response that announces ``length`` bytes and may fail after the first block."""
+    """A response with these headers whose ``read`` raises ``error`` once ``fail_at`` bytes are read."""
 
-    def __init__(self, data, length, fail_after_first_block=False):
+    def __init__(self, data, headers, error=None, fail_at=0):
         super().__init__(data)
-        self.headers = {"Content-Length": str(length)}
-        self.fail = fail_after_first_block
-        self.reads = 0
+        self.headers = headers
+        self.error, self.fail_at = error, fail_at
 
     def read(self, size=-1):
-        self.reads += 1
-        if self.fail and self.reads > 1:
-            raise ConnectionResetError("connection reset by peer")
+        if self.error is not None and self.tell() >= self.fail_at:
+            raise self.error
+        return super().read(size)
+
+
+class StallingResponse(FakeResponse):
+    """Sends the first half of the body, then waits for ``resume`` before sending the rest."""
+
+    def __init__(self, data, resume):
+        super().__init__(data, {"Content-Length": str(len(data))})
+        self.resume = resume
+
+    def read(self, size=-1):
+        if self.tell() == 0:
+            return super().read(len(self.getvalue()) // 2)
+        self.resume.wait(timeout=30)
         return super().read(size)
 
 
 def files_in(folder):
     return sorted(p.relative_to(folder) for p in Path(folder).rglob("*"))
+
+
+def wait_for(condition, seconds=20):
+    """Poll ``condition`` until it returns something true, and return that."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+    return result
+
+
+def error_within(seconds, function):
+    """The exception ``function`` raises (None if it returns), failing if it runs longer than ``seconds``."""
+    outcome = {}
+
+    def run():
+        try:
+            function()
+        except Exception as err:
+            outcome["error"] = err
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+    return outcome.get("error")
 
 
 # ---- IMDb -------------------------------------------------------------------------------
@@ -106,12 +150,6 @@ def test_unsup_folder_is_not_needed_nor_extracted(tmp_path, no_network):
     assert not (tmp_path / "cache" / "aclImdb" / "train" / "unsup").exists()
 
 
-def test_no_network_says_where_to_put_the_file(tmp_path, no_network):
-    with pytest.raises(ch16.DataError, match="by hand.*CH16_DATA_DIR"):
-        ch16.load_imdb(cache_dir=tmp_path / "cache")
-    assert files_in(tmp_path / "cache") == []
-
-
 def test_wrong_checksum_is_refused_and_nothing_cached(imdb_archive, tmp_path):
     archive, _ = imdb_archive
     with pytest.raises(ch16.DataError, match="wrong checksum"):
@@ -119,23 +157,132 @@ def test_wrong_checksum_is_refused_and_nothing_cached(imdb_archive, tmp_path):
     assert files_in(tmp_path / "cache") == []
 
 
-def test_truncated_download_is_refused_and_nothing_cached(imdb_archive, tmp_path, monkeypatch):
+def _raise(error):
+    raise error
+
+
+ARCHIVE = b"bytes of an archive" * 1000  # served in place of the IMDb archive: 19,000 bytes
+DOWNLOAD_FAILURES = {  # what urlopen does (return a response or raise), and the error expected
+    "http error": (lambda: _raise(urllib.error.HTTPError("u", 503, "Service Unavailable", {}, None)),
+                   "failed.*HTTP Error 503"),
+    "connection refused": (lambda: _raise(urllib.error.URLError(ConnectionRefusedError(111, "Refused"))),
+                           "failed.*Refused"),
+    "server never answers": (lambda: _raise(TimeoutError("timed out")), "failed.*timed out"),
+    "server hangs up": (lambda: _raise(http.client.RemoteDisconnected("Remote end closed connection")),
+                        "failed.*Remote end closed"),
+    "stalls mid-body": (lambda: FakeResponse(ARCHIVE, {"Content-Length": "19000"}, TimeoutError("timed out"),
+                                             fail_at=100),
+                        "interrupted after 19,000 bytes.*timed out"),
+    "connection reset": (lambda: FakeResponse(ARCHIVE, {}, ConnectionResetError(104, "Reset"), fail_at=100),
+                         "interrupted after 19,000 bytes.*Reset"),
+    "chunks cut short": (lambda: FakeResponse(ARCHIVE, {}, http.client.IncompleteRead(b"", 500), fail_at=100),
+                         "interrupted after 19,000 bytes.*IncompleteRead"),
+    "body shorter than its length": (lambda: FakeResponse(ARCHIVE[:100], {"Content-Length": "19000"}),
+                                     "truncated: 100 bytes received, 19,000 announced"),
+    "body cut short, no length": (lambda: FakeResponse(ARCHIVE[:100], {}), "wrong checksum"),
+    "length not a number": (lambda: FakeResponse(ARCHIVE, {"Content-Length": "abc"}),
+                            r"malformed Content-Length \('abc'\)"),
+    "negative length": (lambda: FakeResponse(ARCHIVE, {"Content-Length": "-5"}),
+                        r"malformed Content-Length \('-5'\)"),
+}
+
+
+@pytest.mark.parametrize("failure", DOWNLOAD_FAILURES)
+def test_failed_download_is_a_data_error_with_the_hint_and_nothing_cached(tmp_path, monkeypatch, failure):
+    respond, message = DOWNLOAD_FAILURES[failure]
+    monkeypatch.setattr(ch16.urllib.request, "urlopen", lambda url, timeout=None: respond())
+    cache = tmp_path / "cache"
+    with pytest.raises(ch16.DataError, match=f"{message}.*{HINT}") as raised:
+        ch16.load_imdb(cache_dir=cache, url="https://example.invalid/aclImdb_v1.tar.gz",
+                       sha256=hashlib.sha256(ARCHIVE).hexdigest())
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__ or raised.value.__context__ is None  # no second traceback
+    assert files_in(cache) == []
+
+
+def test_partial_files_of_a_killed_run_are_removed_by_the_next(imdb_archive, tmp_path):
     archive, sha256 = imdb_archive
-    data = archive.read_bytes()
-    monkeypatch.setattr(ch16.urllib.request, "urlopen",
-                        lambda url, timeout=None: FakeResponse(data[:100], length=len(data)))
-    with pytest.raises(ch16.DataError, match="truncated"):
-        ch16.load_imdb(cache_dir=tmp_path / "cache", url="https://example.invalid/a.tar.gz", sha256=sha256)
-    assert files_in(tmp_path / "cache") == []
+    cache = tmp_path / "cache"
+    (cache / "aclImdb_extract.k1ll.part" / "aclImdb").mkdir(parents=True)
+    (cache / "aclImdb_v1.tar.gz.k1ll.part").write_bytes(b"the first bytes of the archive")
+    ch16.load_imdb(cache_dir=cache, url=archive.as_uri(), sha256=sha256)
+    assert sorted(p.name for p in cache.iterdir()) == ["aclImdb", "aclImdb.complete", "aclImdb_v1.tar.gz"]
 
 
-def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
-    data = os.urandom(3 << 20)
-    monkeypatch.setattr(ch16.urllib.request, "urlopen",
-                        lambda url, timeout=None: FakeResponse(data, len(data), fail_after_first_block=True))
-    with pytest.raises(ch16.DataError, match="interrupted"):
-        ch16.download("https://example.invalid/a.tar.gz", tmp_path / "a.tar.gz")
-    assert files_in(tmp_path) == []
+def test_a_live_download_is_waited_for_and_its_partial_file_kept(tmp_path, monkeypatch, capsys):
+    served = synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50))
+    resume = threading.Event()
+    calls = []
+
+    def stalling_urlopen(url, timeout=None):
+        calls.append(url)
+        return StallingResponse(served, resume)
+    monkeypatch.setattr(ch16.urllib.request, "urlopen", stalling_urlopen)
+    cache = tmp_path / "cache"
+
+    def load():
+        return ch16.load_mysterious_island(cache_dir=cache, url="https://example.invalid/1268-0.txt",
+                                           min_chars=100)
+    printed = []
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            first = pool.submit(load)
+            (partial,) = wait_for(lambda: list(cache.glob("*.part")))  # the first download has begun
+            second = pool.submit(load)
+            wait_for(lambda: printed.append(capsys.readouterr().out) or "Waiting" in "".join(printed))
+            assert partial.exists()
+        finally:
+            resume.set()
+        assert first.result(timeout=30) == second.result(timeout=30)
+    assert len(calls) == 1  # the second load used the first one's download
+
+
+def test_two_extractions_into_one_cache_at_once_both_succeed(imdb_archive, tmp_path, no_network, monkeypatch):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    extract = ch16.tarfile.TarFile.extractall
+    extractions = []
+
+    def slow_extract(self, *args, **kwargs):  # widens the time in which two extractions could overlap
+        extractions.append(self.name)
+        extract(self, *args, **kwargs)
+        time.sleep(0.3)
+    monkeypatch.setattr(ch16.tarfile.TarFile, "extractall", slow_extract)
+    start = threading.Barrier(2)
+
+    def load():
+        start.wait(timeout=10)
+        return ch16.load_imdb(archive.parent, cache_dir=cache)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = [future.result(timeout=60) for future in [pool.submit(load), pool.submit(load)]]
+    for split in ("train", "test"):
+        assert len(first[split][0]) == 10
+        assert first[split][0].tolist() == second[split][0].tolist()
+    assert sorted(p.name for p in cache.iterdir()) == ["aclImdb", "aclImdb.complete"]
+    assert len(extractions) == 1  # the second load waited for the first one's extraction, and used it
+
+
+def test_cached_archive_with_a_wrong_checksum_is_deleted_and_downloaded_again(imdb_archive, tmp_path,
+                                                                              count_downloads, capsys):
+    archive, sha256 = imdb_archive
+    cached = tmp_path / "cache" / archive.name
+    cached.parent.mkdir()
+    cached.write_bytes(archive.read_bytes()[:-100])  # a copy cut short
+    splits = ch16.load_imdb(cache_dir=cached.parent, url=archive.as_uri(), sha256=sha256)
+    assert f"Deleted {cached}" in capsys.readouterr().out
+    assert len(count_downloads) == 1
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha256
+    assert len(splits["train"][0]) == 10
+
+
+def test_cached_archive_of_another_checksum_is_never_extracted(imdb_archive, tmp_path, no_network):
+    _, sha256 = imdb_archive
+    other_tree = synthetic.make_imdb_tree(tmp_path / "other" / "aclImdb", reviews_per_folder=2, seed=1)
+    cached = synthetic.make_imdb_archive(tmp_path / "cache" / "aclImdb_v1.tar.gz", other_tree)
+    with pytest.raises(ch16.DataError, match=HINT):
+        ch16.load_imdb(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz",
+                       sha256=sha256)
+    assert files_in(cached.parent) == []  # deleted, and neither extracted nor recorded
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path):
@@ -177,17 +324,65 @@ def test_truncated_local_archive_is_a_clear_error(imdb_archive, tmp_path):
     assert not (tmp_path / "cache" / "aclImdb").exists()
 
 
-@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "hardlink"])
-def test_hostile_archive_is_refused_and_writes_nothing(tmp_path, kind):
-    local = tmp_path / "local"
-    local.mkdir()
-    synthetic.hostile_archive(local / "aclImdb_evil.tar.gz", kind)
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "hardlink", "symlink_inside", "link_chain",
+                                  "fifo", "device", "duplicate"])
+def test_hostile_archive_is_refused_before_anything_is_written(tmp_path, kind):
+    outside = tmp_path / "outside"  # where the hostile members aim
+    outside.mkdir()
+    member = synthetic.hostile_archive(tmp_path / "local" / "aclImdb_evil.tar.gz", kind, outside)
     before = files_in(tmp_path)
-    with pytest.raises(ch16.DataError, match="Unsafe archive member"):
-        ch16.load_imdb(local, cache_dir=tmp_path / "cache")
-    assert [p for p in files_in(tmp_path) if p not in before and p.name != "cache"] == []
-    assert not (tmp_path / "cache" / "aclImdb").exists()
-    assert not Path("/tmp/ch16_escaped.txt").exists()
+    with pytest.raises(ch16.DataError, match=f"Unsafe archive member {re.escape(repr(member))}.*{HINT}"):
+        ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert [p for p in files_in(tmp_path) if p not in before] == [Path("cache")]  # an empty cache folder
+
+
+def test_archive_larger_than_the_byte_cap_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path):
+    archive, _ = imdb_archive
+    size = sum(p.stat().st_size for p in imdb_tree.rglob("*") if p.is_file())
+    target = tmp_path / "extracted"
+    with pytest.raises(ch16.DataError, match=f"{size:,} bytes, more than the {size - 1:,} allowed"):
+        ch16.safe_extract(archive, target, max_bytes=size - 1)
+    assert not target.exists() and list(tmp_path.glob("*.part")) == []
+    ch16.safe_extract(archive, target, max_bytes=size)
+    assert files_in(target / "aclImdb") == files_in(imdb_tree)
+
+
+def _break_review(path, monkeypatch, damage):
+    if damage == "not UTF-8":
+        path.write_bytes("Un film très réussi.".encode("latin-1"))
+    elif damage == "a folder":
+        path.mkdir()
+    elif damage == "a named pipe":
+        os.mkfifo(path)  # opening it for reading would wait forever for a writer
+    elif damage == "unreadable":  # the tests run as root, who can read any file: simulate it
+        path.write_text("a review")
+        read_bytes = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes", lambda self: _raise(PermissionError(13, "Permission denied"))
+                            if self == path else read_bytes(self))
+
+
+@pytest.mark.parametrize("damage, message", [("not UTF-8", "is not UTF-8 text"),
+                                             ("a folder", "is not a regular file"),
+                                             ("a named pipe", "is not a regular file"),
+                                             ("unreadable", r"is unreadable \(Permission denied\)")])
+def test_damaged_review_file_is_named(imdb_tree, tmp_path, monkeypatch, damage, message):
+    review = imdb_tree / "train" / "pos" / "99_10.txt"
+    _break_review(review, monkeypatch, damage)
+    error = error_within(20, lambda: ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache"))
+    assert isinstance(error, ch16.DataError)
+    assert re.search(f"{re.escape(str(review))} {message}.*{HINT}", str(error))
+
+
+def test_unreadable_review_folder_is_named_as_unreadable(imdb_tree, tmp_path, monkeypatch):
+    locked = imdb_tree / "test" / "neg"
+
+    def refusing(list_folder):  # the tests run as root, who can list any folder: simulate it
+        return lambda path=".": (_raise(PermissionError(13, "Permission denied", str(path)))
+                                 if Path(path) == locked else list_folder(path))
+    monkeypatch.setattr(os, "listdir", refusing(os.listdir))
+    monkeypatch.setattr(os, "scandir", refusing(os.scandir))
+    with pytest.raises(ch16.DataError, match=f"{re.escape(str(locked))} is unreadable.*{HINT}"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
 
 
 # ---- The Mysterious Island ----------------------------------------------------------------
@@ -195,7 +390,7 @@ def test_hostile_archive_is_refused_and_writes_nothing(tmp_path, kind):
 def test_novel_is_trimmed_and_normalised(tmp_path):
     body = synthetic.novel_body(n_sentences=50)
     (tmp_path / "1268-0.txt").write_bytes(synthetic.gutenberg_file(body))
-    text = ch16.load_mysterious_island(tmp_path)
+    text = ch16.load_mysterious_island(tmp_path, min_chars=100)
     assert text == "THE MYSTERIOUS ISLAND\n\n" + body
     assert "\r" not in text and "\ufeff" not in text and "Gutenberg" not in text
 
@@ -204,8 +399,39 @@ def test_novel_is_trimmed_and_normalised(tmp_path):
 def test_novel_without_a_marker_is_a_clear_error(tmp_path, marker):
     raw = synthetic.gutenberg_file("Some text.\n", **{marker: False})
     (tmp_path / "1268-0.txt").write_bytes(raw)
-    with pytest.raises(ch16.DataError, match=f"no Project Gutenberg {marker.upper()} marker"):
-        ch16.load_mysterious_island(tmp_path)
+    with pytest.raises(ch16.DataError, match=f"no Project Gutenberg {marker.upper()} marker.*{HINT}"):
+        ch16.load_mysterious_island(tmp_path, min_chars=1)
+
+
+def test_end_marker_before_start_marker_is_named(tmp_path):
+    raw = synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50))
+    swapped = raw.replace(b"** START OF", b"** MARKER").replace(b"** END OF", b"** START OF")
+    (tmp_path / "1268-0.txt").write_bytes(swapped.replace(b"** MARKER", b"** END OF"))
+    with pytest.raises(ch16.DataError, match="END marker before its START marker"):
+        ch16.load_mysterious_island(tmp_path, min_chars=1)
+
+
+@pytest.mark.parametrize("source", ["data folder", "download"])
+def test_novel_shorter_than_min_chars_is_refused_whatever_its_source(tmp_path, source):
+    body = synthetic.novel_body(n_sentences=50)
+    length = len("THE MYSTERIOUS ISLAND\n\n" + body)  # the text once trimmed
+    served = tmp_path / "served" / "1268-0.txt"
+    served.parent.mkdir()
+    served.write_bytes(synthetic.gutenberg_file(body))
+    where = dict(data_dir=served.parent) if source == "data folder" else dict(cache_dir=tmp_path / "cache",
+                                                                              url=served.as_uri())
+    with pytest.raises(ch16.DataError, match=f"holds only {length:,} characters.*{HINT}"):
+        ch16.load_mysterious_island(**where, min_chars=length + 1)
+    assert len(ch16.load_mysterious_island(**where, min_chars=length)) == length
+
+
+def test_blank_lines_between_the_markers_are_trimmed_in_linear_time():
+    blank = "\n" * 200_000
+    raw = synthetic.gutenberg_file(blank + "Pencroft reached the beach.\n").decode("utf-8")
+    start = time.perf_counter()
+    text = ch16.trim_gutenberg(raw)
+    assert time.perf_counter() - start < 1.0
+    assert text == "THE MYSTERIOUS ISLAND\n\n" + blank + "Pencroft reached the beach.\n"
 
 
 def test_novel_missing_from_data_folder_says_where_to_put_it(tmp_path):
@@ -227,6 +453,33 @@ def test_truncated_novel_download_is_refused_and_not_cached(tmp_path):
     with pytest.raises(ch16.DataError, match="END marker"):
         ch16.load_mysterious_island(cache_dir=tmp_path / "cache", url=served.as_uri())
     assert files_in(tmp_path / "cache") == []
+
+
+DAMAGED_NOVELS = {"no markers": b"Chapter 1. Half a novel.\n",
+                  "not UTF-8": "Le capitaine Némo.".encode("latin-1")}
+
+
+@pytest.mark.parametrize("damage", DAMAGED_NOVELS)
+def test_damaged_cached_novel_is_deleted_and_downloaded_again(tmp_path, count_downloads, capsys, damage):
+    served = tmp_path / "served.txt"
+    served.write_bytes(synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50)))
+    cached = tmp_path / "cache" / "1268-0.txt"
+    cached.parent.mkdir()
+    cached.write_bytes(DAMAGED_NOVELS[damage])
+    text = ch16.load_mysterious_island(cache_dir=cached.parent, url=served.as_uri(), min_chars=100)
+    assert f"Deleted {cached}" in capsys.readouterr().out
+    assert len(count_downloads) == 1 and cached.read_bytes() == served.read_bytes()
+    assert text.startswith("THE MYSTERIOUS ISLAND")
+
+
+def test_damaged_cached_novel_without_network_is_deleted_and_a_clear_error(tmp_path, no_network, capsys):
+    cached = tmp_path / "cache" / "1268-0.txt"
+    cached.parent.mkdir()
+    cached.write_bytes(DAMAGED_NOVELS["no markers"])
+    with pytest.raises(ch16.DataError, match=HINT):
+        ch16.load_mysterious_island(cache_dir=cached.parent, min_chars=1)
+    assert f"Deleted {cached}" in capsys.readouterr().out
+    assert files_in(cached.parent) == []
 
 
 # ---- Real data (only when CH16_DATA_DIR names it) --------------------------------------------

@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from ch16_helpers import PROJECT_DIR
+
 PARTS = ["ch16_part1", "ch16_part2"]
 
 
@@ -44,3 +45,40 @@ def test_notebook_has_one_parameters_cell_reading_quick_mode(part):
     notebook = nbformat.read(PROJECT_DIR / f"{part}.ipynb", as_version=4)
     tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "CH16_QUICK" in tagged[0].source
+
+
+@pytest.mark.parametrize("part, injected, probe, expected", [
+    ("ch16_part1", "QUICK = True\nSEED = 7", "print((cfg.batch_size, SEED))",
+     lambda ch16: str((ch16.PART1_SETTINGS["batch_size"][1], 7))),
+    ("ch16_part2", "QUICK = True\nPRECISION = 'bfloat16'", "print((cfg.embed_dim, precision_policy))",
+     lambda ch16: str((ch16.PART2_SETTINGS["embed_dim"][1], "mixed_bfloat16"))),
+])
+def test_parameters_injected_after_the_tagged_cell_take_effect(part, injected, probe, expected, monkeypatch):
+    """Papermill inserts a cell of new values right after the cell tagged `parameters`."""
+    import nbclient
+
+    import ch16_helpers as ch16
+
+    monkeypatch.setenv("CH16_QUICK", "0")  # only the injected cell asks for quick mode
+    notebook = nbformat.read(PROJECT_DIR / f"{part}.ipynb", as_version=4)
+    tagged = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    settings = next(i for i, c in enumerate(notebook.cells) if "ch16.choose_settings(" in c.source)
+    notebook.cells = (notebook.cells[:tagged + 1] + [nbformat.v4.new_code_cell(injected)]
+                      + notebook.cells[tagged + 1:settings + 1] + [nbformat.v4.new_code_cell(probe)])
+    nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(PROJECT_DIR)}}).execute()
+    printed = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
+    assert printed.strip() == expected(ch16)
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("CH16_DATA_DIR", "EMPTY_FOLDER", "DataError: No 1268-0.txt in"),
+    ("CH16_QUICK", "perhaps", "SettingError: CH16_QUICK='perhaps' is not a yes/no value"),
+])
+def test_a_terminal_run_ends_on_bad_data_or_settings_with_one_clear_message(tmp_path, variable, value, message):
+    value = str(tmp_path) if value == "EMPTY_FOLDER" else value
+    env = {**os.environ, variable: value, "CH16_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "ch16_part2.py")], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
