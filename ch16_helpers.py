@@ -11,6 +11,7 @@ import fcntl
 import gzip
 import hashlib
 import http.client
+import inspect
 import json
 import os
 import platform
@@ -188,7 +189,9 @@ BATCH_SHUFFLE_BUFFER = 1_000  # batches; more than an epoch of part 1 holds, so 
 
 def architecture(model):
     """A model's configuration without the names Keras numbers automatically (``embedding_3``),
-    so that the same model built twice, or in another order, describes itself the same way."""
+    so that the same model built twice, or in another order, describes itself the same way,
+    together with the code of every layer class that is not Keras's own (a custom layer's
+    configuration does not show what its ``call`` computes)."""
     def strip(value):
         if isinstance(value, dict):
             return {key: (re.sub(r"_\d+$", "", item) if key == "name" and isinstance(item, str) else strip(item))
@@ -197,7 +200,28 @@ def architecture(model):
             return [strip(item) for item in value]
         return value
 
-    return strip(model.get_config())
+    try:
+        every_layer = list(model._flatten_layers(include_self=True, recursive=True))
+    except AttributeError:  # not a Keras 3 layer
+        every_layer = [model, *model.layers]
+    custom = {}
+    for cls in {type(layer) for layer in every_layer}:
+        for klass in cls.__mro__:
+            if klass is not object and klass.__module__.split(".")[0] not in ("keras", "tensorflow"):
+                custom[klass.__qualname__] = {name: _code_of(member) for name, member in sorted(vars(klass).items())
+                                              if inspect.isfunction(member)}
+    return {"config": strip(model.get_config()), "custom code": custom}
+
+
+def _code_of(function):
+    """The source of a function or, where Python cannot find it, a digest of its compiled code."""
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        def digest(code):
+            consts = [digest(const) if inspect.iscode(const) else repr(const) for const in code.co_consts]
+            return [code.co_code.hex(), consts, list(code.co_names), list(code.co_varnames)]
+        return _fingerprint(digest(function.__code__))
 
 
 def choose_settings(quick, **settings):
@@ -256,10 +280,13 @@ def cpu_flags():
     return None
 
 
+BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})  # x86 AVX512_BF16, AMX-BF16; Arm BF16
+
+
 def native_bfloat16(flags):
     """Whether a CPU with these flags computes bfloat16 in hardware: x86 AVX512_BF16 or AMX-BF16,
     or Arm's BF16 extension (flag ``bf16``). Unknown flags (None) count as no."""
-    return bool(flags) and bool({"avx512_bf16", "amx_bf16", "bf16"} & set(flags))
+    return bool(flags) and bool(BFLOAT16_FLAGS & set(flags))
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
@@ -286,7 +313,7 @@ def choose_precision(setting="auto", gpu_capabilities=None, flags=None):
             return "mixed_float16", "GPU of compute capability 7.x computes float16"
         return "float32", f"GPU of compute capability {major}.x: no fast reduced precision"
     if native_bfloat16(flags):
-        found = sorted({"avx512_bf16", "amx_bf16", "bf16"} & set(flags))
+        found = sorted(BFLOAT16_FLAGS & set(flags))
         return "mixed_bfloat16", f"the CPU computes bfloat16 natively ({', '.join(found)})"
     if flags is None:
         return "float32", "the CPU's features could not be read on this system: float32"
@@ -398,10 +425,16 @@ def show_figure(fig, name):
         plt.show()
         return
     path = CACHE_DIR / "figures" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    print(f"(figure saved as {display_path(path)})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+    except OSError as error:  # a figure is never worth the run: warn and go on
+        _warn(f"could not save the figure {display_path(path)} "
+              f"({error.strerror or type(error).__name__}); the run goes on without it.")
+    else:
+        print(f"(figure saved as {display_path(path)})")
+    finally:
+        plt.close(fig)
 
 
 def display_path(path):
@@ -423,6 +456,18 @@ def sha256_of(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _usable_cache(folder):
+    """Turn an OS error met in the data cache ``folder`` (a file where a folder belongs, a folder
+    where a file belongs, no permission) into a ``DataError`` naming the path."""
+    try:
+        yield
+    except OSError as err:
+        where = Path(err.filename) if err.filename else Path(folder)
+        raise DataError(f"The data cache cannot be used: {display_path(where)}: {err.strerror or err}. "
+                        "Remove that path, or set CH16_CACHE_DIR to a writable folder.") from None
 
 
 @contextlib.contextmanager
@@ -524,12 +569,15 @@ def _member_problem(member, seen):
     return None
 
 
-def safe_extract(archive, target, keep=lambda name: True, manual_hint="", max_bytes=4 << 30):
+def safe_extract(archive, target, keep=lambda name: True, manual_hint="", max_bytes=1 << 29,
+                 max_members=200_000):
     """Extract the members of a .tar.gz for which ``keep(name)`` is true into ``target``.
 
     Every member is checked before anything is written: links (symbolic or hard), devices,
-    absolute paths, '..' and repeated names are refused, and so are kept files of more than
-    ``max_bytes`` in all. The archive is unpacked into a new staging folder (``*.part``) that
+    absolute paths, '..' and repeated names are refused, and so are archives of more than
+    ``max_members`` members (the official IMDb archive has about 100,000) or kept files of
+    more than ``max_bytes`` in all (512 MiB by default; the labelled reviews take about
+    70 MB). The archive is unpacked into a new staging folder (``*.part``) that
     replaces ``target`` only when extraction is complete.
     """
     target = Path(target)
@@ -537,7 +585,12 @@ def safe_extract(archive, target, keep=lambda name: True, manual_hint="", max_by
     name = Path(archive).name
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            members = tar.getmembers()
+            members = []
+            for member in tar:  # counted as read: a flood of tiny members stops here
+                members.append(member)
+                if len(members) > max_members:
+                    raise DataError(f"{name} has more than {max_members:,} members. Nothing was extracted. "
+                                    f"{manual_hint}")
             seen = set()
             for member in members:
                 problem = _member_problem(member, seen)
@@ -648,13 +701,13 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
     extracted = cache_dir / "aclImdb"
     marker = cache_dir / "aclImdb.complete"
     source = f"{archive.name} sha256 {archive_sha256}"
-    with _cache_lock(cache_dir):
-        if extracted.is_dir() and marker.exists() and marker.read_text() == source:
+    with _usable_cache(cache_dir), _cache_lock(cache_dir):
+        if extracted.is_dir() and marker.is_file() and marker.read_bytes() == source.encode():
             return _check_imdb_folder(extracted, data_dir)
         if data_dir is None:
             if archive.exists() and sha256_of(archive) != sha256:
-                print(f"Deleted {display_path(archive)}: it does not have the expected checksum.")
                 archive.unlink()
+                print(f"Deleted {display_path(archive)}: it does not have the expected checksum.")
             if not archive.exists():
                 print(f"Downloading the IMDb reviews (84 MB) from {url}")
                 download(url, archive, sha256, manual_hint=hint)
@@ -753,13 +806,13 @@ def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_cha
     cache_dir = Path(cache_dir or CACHE_DIR / "data")
     path = cache_dir / NOVEL_FILE
     hint = _novel_hint()
-    with _cache_lock(cache_dir):
+    with _usable_cache(cache_dir), _cache_lock(cache_dir):
         if path.exists():
             try:
                 return _read_novel(path, min_chars, hint)
             except DataError:
-                print(f"Deleted {display_path(path)}: it is not a complete Project Gutenberg text.")
                 path.unlink()
+                print(f"Deleted {display_path(path)}: it is not a complete Project Gutenberg text.")
         print(f"Downloading The Mysterious Island (1.2 MB) from {url}")
         fresh = download(url, path.with_name(path.name + ".download"), manual_hint=hint)
         try:
@@ -892,9 +945,11 @@ def _plain(value):
                     "describe it with numbers, strings, lists and dicts")
 
 
-def model_path(name):
-    """Where the trained model ``name`` is saved; its ``.json`` (key, history, checksum) is beside it."""
-    return CACHE_DIR / "models" / f"{name}.keras"
+def model_path(name, key):
+    """Where the model ``name`` trained with ``key`` is saved; its ``.json`` (key, history,
+    checksum) is beside it. Each key has its own files: a quick-mode run, another seed or
+    another precision never overwrites a model trained with other settings."""
+    return CACHE_DIR / "models" / f"{name}-{key}.keras"
 
 
 def _warn(message):
@@ -914,7 +969,7 @@ def save_trained(model, history, key):
     place, the ``.keras`` first and the ``.json`` (key, history and the SHA-256 of that
     ``.keras``) last, so that a reader sees either the old pair or the new one.
     """
-    path = model_path(model.name)
+    path = model_path(model.name, key)
     meta_path = path.with_suffix(".json")
     temporary = [_temporary_name(path), _temporary_name(meta_path)]
     try:
@@ -955,7 +1010,7 @@ def _read_entry(path, key):
             meta = json.loads(meta_path.read_bytes())
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise _DamagedEntry(meta_path, f"not readable JSON: {type(error).__name__}")
         if not isinstance(meta, dict) or "key" not in meta:
             raise _DamagedEntry(meta_path, "it has no key")
@@ -985,7 +1040,7 @@ def load_trained(name, key, strategy=None):
     import keras
     import tensorflow as tf
 
-    path = model_path(name)
+    path = model_path(name, key)
     try:
         entry = _read_entry(path, key)
         if entry is None:
@@ -1032,7 +1087,7 @@ def load_or_train(model, key, train, retrain=False):
             print(f"Loaded the trained '{model.name}' model saved by an earlier run "
                   "(set CH16_RETRAIN=1 to retrain).")
             return saved
-    folder = model_path(model.name).parent
+    folder = model_path(model.name, key).parent
     error = _cannot_write(folder)
     if error is not None:
         _warn(f"cannot write to the model cache folder {display_path(folder)} "
@@ -1089,7 +1144,7 @@ def benchmark_header(argv):
     if flags is None:
         bf16_flags = "unknown (the CPU's flags cannot be read on this system)"
     else:
-        bf16_flags = ", ".join(sorted({"avx512_bf16", "amx_bf16", "bf16"} & flags)) or "none"
+        bf16_flags = ", ".join(sorted(BFLOAT16_FLAGS & flags)) or "none"
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)

@@ -50,11 +50,39 @@ def real_data_dir():
     return folder
 
 
-def run_script(name):
-    """Run an exported script in this process, in quick mode, and return its global names."""
-    import runpy
+class _StopRun(Exception):
+    pass
 
-    return runpy.run_path(str(PROJECT_DIR / name), run_name="__main__")
+
+def run_script(name, stop_before_training=None):
+    """Run an exported script in this process, in quick mode, and return its global names.
+
+    With ``stop_before_training`` (a model name), the run stops when the script is about to train
+    or load that model, and the names defined until then are returned.
+    """
+    import runpy
+    import sys
+
+    import ch16_helpers as ch16
+
+    if stop_before_training is None:
+        return runpy.run_path(str(PROJECT_DIR / name), run_name="__main__")
+    namespace, load_or_train = {}, ch16.load_or_train
+
+    def stop_at_the_model(model, *args, **kwargs):
+        if model.name == stop_before_training:
+            namespace.update(sys._getframe(1).f_globals)  # the script's names, called from its train_or_load
+            raise _StopRun
+        return load_or_train(model, *args, **kwargs)
+
+    ch16.load_or_train = stop_at_the_model
+    try:
+        runpy.run_path(str(PROJECT_DIR / name), run_name="__main__")
+    except _StopRun:
+        return namespace
+    finally:
+        ch16.load_or_train = load_or_train
+    raise AssertionError(f"{name} never trained a model named {stop_before_training!r}")
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +93,16 @@ def part1():
 @pytest.fixture(scope="session")
 def part2():
     return run_script("ch16_part2.py")
+
+
+def assert_cudnn_eligible(layer):
+    """The conditions under which Keras runs an LSTM or GRU layer as a fused cuDNN kernel on a GPU
+    (SimpleRNN has no such kernel)."""
+    import keras
+
+    assert layer.activation is keras.activations.tanh, layer.name
+    assert layer.recurrent_activation is keras.activations.sigmoid, layer.name
+    assert layer.use_bias and not layer.unroll, layer.name
+    assert layer.recurrent_dropout == 0, layer.name
+    if isinstance(layer, keras.layers.GRU):
+        assert layer.reset_after, layer.name

@@ -1,12 +1,16 @@
 """The benchmarks run end to end on the small test data, and their printouts say what they measured."""
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 
-import ch16_helpers as ch16
+import keras
 from conftest import PROJECT_DIR
+
+import ch16_helpers as ch16
+from benchmarks import chapter
 
 SMALL_NOVEL = ("--min-text-chars", "1000")  # the test data's novel is short
 
@@ -72,3 +76,37 @@ def test_xla_benchmark_pads_wide_buckets_to_few_shapes():
         train_shapes, val_shapes = map(int, rows[name][-1].split("/"))
         assert train_shapes <= 2 * (len(edges) + 1) and val_shapes <= 2 * (len(edges) + 1)
     assert rows["wide"][-2:] == rows["wide + XLA"][-2:]  # the same batches with and without XLA
+
+
+@contextlib.contextmanager
+def full_settings(namespace, settings, vocab_size):
+    """Let a notebook's build functions, which read the globals ``cfg`` and ``vocab_size``, build
+    the full-size models (the tests run the notebooks in quick mode)."""
+    saved = {name: namespace[name] for name in ("cfg", "vocab_size")}
+    namespace.update(cfg=settings, vocab_size=vocab_size)
+    try:
+        yield
+    finally:
+        namespace.update(saved)
+
+
+def layer_kinds(model):
+    """The model's layer classes in order, without the dropout layers (they hold no weights)."""
+    return [type(layer).__name__ for layer in model.layers
+            if not isinstance(layer, (keras.layers.Dropout, keras.layers.SpatialDropout1D))]
+
+
+def test_the_benchmarks_train_the_notebooks_models(part1, part2):
+    """The benchmarks' copies of the models have the notebooks' layers and parameter counts."""
+    vocab_size = 1_000
+    with full_settings(part1, chapter.PART1, vocab_size):
+        notebook = part1["build_classifier"](keras.layers.Bidirectional(keras.layers.LSTM(chapter.PART1.rnn_units)),
+                                             "bilstm")
+    benchmark = chapter.imdb_classifier(vocab_size)
+    assert layer_kinds(notebook) == layer_kinds(benchmark)
+    assert notebook.count_params() == benchmark.count_params()
+    with full_settings(part2, chapter.PART2, vocab_size):
+        notebook_lstm, notebook_transformer = part2["build_char_lstm"](), part2["build_char_transformer"]()
+    for notebook_model, benchmark_model in [(notebook_lstm, chapter.char_lstm(vocab_size)),
+                                            (notebook_transformer, chapter.char_transformer(vocab_size))]:
+        assert notebook_model.count_params() == benchmark_model.count_params(), notebook_model.name

@@ -347,6 +347,17 @@ def test_archive_larger_than_the_byte_cap_is_refused_before_extraction(imdb_tree
     assert files_in(target / "aclImdb") == files_in(imdb_tree)
 
 
+def test_archive_with_too_many_members_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path):
+    archive, _ = imdb_archive
+    count = sum(1 for _ in imdb_tree.rglob("*")) + 1  # the members: every file and folder, and aclImdb/
+    target = tmp_path / "extracted"
+    with pytest.raises(ch16.DataError, match=f"more than {count - 1:,} members"):
+        ch16.safe_extract(archive, target, max_members=count - 1)
+    assert not target.exists() and list(tmp_path.glob("*.part")) == []
+    ch16.safe_extract(archive, target, max_members=count)
+    assert files_in(target / "aclImdb") == files_in(imdb_tree)
+
+
 def _break_review(path, monkeypatch, damage):
     if damage == "not UTF-8":
         path.write_bytes("Un film très réussi.".encode("latin-1"))
@@ -480,6 +491,43 @@ def test_damaged_cached_novel_without_network_is_deleted_and_a_clear_error(tmp_p
         ch16.load_mysterious_island(cache_dir=cached.parent, min_chars=1)
     assert f"Deleted {cached}" in capsys.readouterr().out
     assert files_in(cached.parent) == []
+
+
+# ---- A cache in the way: every case a DataError naming the path ------------------------------
+
+def test_marker_of_undecodable_bytes_means_extract_again(imdb_archive, tmp_path, no_network):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    ch16.load_imdb(archive.parent, cache_dir=cache)
+    (cache / "aclImdb.complete").write_bytes(b"\xff\xfe not text")
+    assert len(ch16.load_imdb(archive.parent, cache_dir=cache)["train"][0]) == 10
+    assert (cache / "aclImdb.complete").read_text().startswith(archive.name)
+
+
+def _imdb_with_a_folder_as_cached_archive(tmp_path):
+    (tmp_path / "cache" / "aclImdb_v1.tar.gz").mkdir(parents=True)
+    ch16.load_imdb(cache_dir=tmp_path / "cache", url="https://example.invalid/aclImdb_v1.tar.gz")
+
+
+def _novel_with_a_folder_as_cached_copy(tmp_path):
+    (tmp_path / "cache" / "1268-0.txt").mkdir(parents=True)
+    ch16.load_mysterious_island(cache_dir=tmp_path / "cache", url="https://example.invalid/1268-0.txt")
+
+
+def _cache_folder_is_a_file(tmp_path):
+    (tmp_path / "cache").write_text("not a folder")
+    ch16.load_mysterious_island(cache_dir=tmp_path / "cache" / "data", url="https://example.invalid/1268-0.txt")
+
+
+@pytest.mark.parametrize("case, named", [
+    (_imdb_with_a_folder_as_cached_archive, "aclImdb_v1.tar.gz"),
+    (_novel_with_a_folder_as_cached_copy, "1268-0.txt"),
+    (_cache_folder_is_a_file, "cache"),
+])
+def test_a_cache_path_of_the_wrong_kind_is_a_data_error_naming_it(tmp_path, no_network, capsys, case, named):
+    with pytest.raises(ch16.DataError, match=f"data cache cannot be used: .*{re.escape(named)}.*CH16_CACHE_DIR"):
+        case(tmp_path)
+    assert "Deleted" not in capsys.readouterr().out  # nothing claims a deletion that did not happen
 
 
 # ---- Real data (only when CH16_DATA_DIR names it) --------------------------------------------

@@ -17,6 +17,7 @@ import ch16_helpers as ch16
 
 KEY = ch16.model_key("tiny", {"units": 2, "epochs": 1}, ["<pad>", "a", "b"], {"rows": 8})
 ROWS = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+KERAS_NAME, JSON_NAME = f"tiny-{KEY}.keras", f"tiny-{KEY}.json"  # the files of the model saved with KEY
 LABELS = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
 
 
@@ -140,6 +141,35 @@ def test_saved_model_with_another_key_is_retrained_silently(capsys):
     assert stderr_lines(capsys) == []
 
 
+def test_a_model_trained_with_another_key_does_not_replace_the_saved_one():
+    """A quick-mode run or another seed must not overwrite the model of a long full run."""
+    trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
+    other_key = ch16.model_key("tiny", {"units": 2, "epochs": 1, "quick": True}, ["<pad>", "a", "b"], {"rows": 8})
+    ch16.load_or_train(tiny_model(), other_key, Trainer())
+    trainer = Trainer()
+    loaded, _ = ch16.load_or_train(tiny_model(), KEY, trainer)
+    assert trainer.calls == 0
+    np.testing.assert_allclose(loaded(ROWS), trained(ROWS), atol=1e-6)
+
+
+def test_key_covers_the_code_of_custom_layers():
+    """Editing a custom layer's method changes the model's key: old weights never meet new code."""
+    namespace = {}
+    source = textwrap.dedent("""
+        import keras
+        class Shift(keras.layers.Layer):
+            def call(self, inputs):
+                return inputs + OFFSET
+    """)
+    models = []
+    for offset in ("1.0", "2.0"):
+        exec(compile(source.replace("OFFSET", offset), f"<layer {offset}>", "exec"), namespace)
+        models.append(keras.Sequential([keras.Input((4,)), namespace["Shift"]()], name="tiny"))
+    first, second = (ch16.architecture(model) for model in models)
+    assert first != second
+    assert ch16.architecture(models[0]) == first  # and it is stable
+
+
 def test_missing_entry_is_trained_silently(capsys):
     trainer = Trainer()
     ch16.load_or_train(tiny_model(), KEY, trainer)
@@ -167,7 +197,7 @@ def test_history_is_returned_as_lists_of_floats(as_dict):
 
 def test_json_holds_the_key_the_history_and_the_checksum_of_its_keras():
     _, history = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = ch16.model_path("tiny")
+    path = ch16.model_path("tiny", KEY)
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["key"] == KEY and meta["history"] == history
     assert meta["keras_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -183,9 +213,9 @@ def test_files_are_renamed_into_place_keras_first_then_json(monkeypatch):
 
     monkeypatch.setattr(os, "replace", recording_replace)
     ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = ch16.model_path("tiny")
+    path = ch16.model_path("tiny", KEY)
     assert replaced == [(str(path.parent), str(path)), (str(path.parent), str(path.with_suffix(".json")))]
-    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.json", "tiny.keras"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [JSON_NAME, KERAS_NAME]
 
 
 @keras.saving.register_keras_serializable(package="ch16_tests")
@@ -270,6 +300,10 @@ def _json_without_checksum(path):
     meta_path.write_text(json.dumps(meta))
 
 
+def _json_nested_too_deep(path):
+    path.with_suffix(".json").write_text("[" * 100_000)
+
+
 def _keras_missing(path):
     path.unlink()
 
@@ -283,14 +317,14 @@ def _random_keras_with_a_matching_checksum(path):
 
 
 @pytest.mark.parametrize("damage, damaged_file", [
-    (_truncate, "tiny.keras"), (_empty, "tiny.keras"), (_random_bytes, "tiny.keras"),
-    (_another_models_keras, "tiny.keras"), (_keras_missing, "tiny.keras"),
-    (_random_keras_with_a_matching_checksum, "tiny.keras"),
-    (_json_not_json, "tiny.json"), (_json_without_checksum, "tiny.json"),
+    (_truncate, KERAS_NAME), (_empty, KERAS_NAME), (_random_bytes, KERAS_NAME),
+    (_another_models_keras, KERAS_NAME), (_keras_missing, KERAS_NAME),
+    (_random_keras_with_a_matching_checksum, KERAS_NAME),
+    (_json_not_json, JSON_NAME), (_json_without_checksum, JSON_NAME), (_json_nested_too_deep, JSON_NAME),
 ])
 def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, damage, damaged_file):
     save_filled(1.0)
-    damage(ch16.model_path("tiny"))
+    damage(ch16.model_path("tiny", KEY))
     trainer = Trainer()
     _, history = ch16.load_or_train(tiny_model(), KEY, trainer)
     assert trainer.calls == 1 and set(history) == {"loss"}
@@ -300,7 +334,7 @@ def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, da
 
 def test_damaged_entry_is_replaced_by_the_retrained_model(capsys):
     save_filled(1.0)
-    _truncate(ch16.model_path("tiny"))
+    _truncate(ch16.model_path("tiny", KEY))
     trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
     capsys.readouterr()
     loaded, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
@@ -310,13 +344,13 @@ def test_damaged_entry_is_replaced_by_the_retrained_model(capsys):
 
 def test_damaged_entry_in_a_cache_that_cannot_be_repaired_warns_on_every_run(capsys, monkeypatch):
     save_filled(1.0)
-    _random_bytes(ch16.model_path("tiny"))
+    _random_bytes(ch16.model_path("tiny", KEY))
     monkeypatch.setattr(os, "replace", denied)
     for _ in range(2):
         trainer = Trainer()
         ch16.load_or_train(tiny_model(), KEY, trainer)
         assert trainer.calls == 1
-        assert any("tiny.keras" in line for line in stderr_lines(capsys))
+        assert any(KERAS_NAME in line for line in stderr_lines(capsys))
 
 
 def test_run_killed_between_the_two_renames_never_pairs_a_model_with_another_history(capsys, monkeypatch):
@@ -333,17 +367,17 @@ def test_run_killed_between_the_two_renames_never_pairs_a_model_with_another_his
         save_filled(2.0)
     monkeypatch.setattr(os, "replace", real_replace)
     assert ch16.load_trained("tiny", KEY) is None
-    assert "tiny.keras" in capsys.readouterr().err
+    assert KERAS_NAME in capsys.readouterr().err
 
 
 def test_keras_replaced_between_reading_the_json_and_the_keras_loads_a_matching_pair(
         cache, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "newer")
     save_filled(2.0)
-    newer = ch16.model_path("tiny")
+    newer = ch16.model_path("tiny", KEY)
     monkeypatch.setattr(ch16, "CACHE_DIR", cache)
     save_filled(1.0)
-    path = ch16.model_path("tiny")
+    path = ch16.model_path("tiny", KEY)
     real_read_bytes = type(path).read_bytes
 
     def save_finishes_while_reading(self):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_cudnn_eligible
 
 
 def test_script_runs_to_the_end_in_quick_mode(part1):
@@ -100,12 +101,7 @@ def test_every_lstm_and_gru_layer_is_cudnn_eligible(part1):
               if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))]
     assert len(layers) >= 7  # bidirectional LSTM (2), unidirectional LSTM, stacked LSTM and GRU (2 each)
     for layer in layers:
-        assert layer.activation is keras.activations.tanh, layer.name
-        assert layer.recurrent_activation is keras.activations.sigmoid, layer.name
-        assert layer.use_bias and not layer.unroll, layer.name
-        assert layer.recurrent_dropout == 0, layer.name
-        if isinstance(layer, keras.layers.GRU):
-            assert layer.reset_after, layer.name
+        assert_cudnn_eligible(layer)
 
 
 def test_padding_does_not_change_a_prediction(part1):

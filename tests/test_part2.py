@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import assert_cudnn_eligible
 
 
 def test_script_runs_to_the_end_in_quick_mode(part2):
@@ -222,3 +223,11 @@ def test_cross_attention_with_other_queries_equals_keras(part2):
     np.testing.assert_allclose(ours_weights, expected_weights, atol=1e-5)
     np.testing.assert_allclose(ours, layer(query, value, attention_mask=mask), atol=1e-5)  # other code path
     assert ours.shape == (2, 3, 6)
+
+
+def test_every_lstm_layer_of_part2_is_cudnn_eligible(part2):
+    lstm_layers = [layer for model in (part2["char_lstm"], part2["step_model"]) for layer in model.layers
+                   if isinstance(layer, keras.layers.LSTM)]
+    assert len(lstm_layers) == 2  # the character LSTM and its step model's copy
+    for layer in lstm_layers:
+        assert_cudnn_eligible(layer)

@@ -23,7 +23,7 @@ def part2_bf16(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CH16_PRECISION", "bfloat16")
         patch.setattr(ch16, "CACHE_DIR", tmp_path_factory.mktemp("bf16-cache"))
-        namespace = run_script("ch16_part2.py")
+        namespace = run_script("ch16_part2.py", stop_before_training="char_transformer")
         yield namespace
     assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
 
