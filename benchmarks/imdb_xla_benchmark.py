@@ -42,13 +42,19 @@ def wide_boundaries(count, longest, shortest=32):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--boundaries", type=int, default=8, help="bucket edges of the wide buckets")
+    parser.add_argument("--reviews", type=int, default=PART1.train_reviews,
+                        help="training reviews to use (default: all of them); validation uses a quarter as many")
     parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
                         help="folder with a local copy of the IMDb data (default: $CH16_DATA_DIR)")
     args = parser.parse_args()
     ch16.benchmark_header(sys.argv)
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
 
+    if args.reviews < 1:
+        parser.error("--reviews must be at least 1")
     (train_texts, train_labels), (val_texts, val_labels) = imdb_reviews(args.data_dir)
+    train_texts, train_labels = train_texts[:args.reviews], train_labels[:args.reviews]
+    val_texts, val_labels = val_texts[:max(1, args.reviews // 4)], val_labels[:max(1, args.reviews // 4)]
     vectorizer = adapted_vectorizer(train_texts)
     train_encoded = encoded_reviews(vectorizer, train_texts, train_labels)
     val_encoded = encoded_reviews(vectorizer, val_texts, val_labels)

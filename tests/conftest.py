@@ -1,4 +1,5 @@
-"""Test set-up: synthetic data in a temporary folder, and quick mode for every notebook run.
+"""Test set-up: synthetic data in a temporary folder, quick mode for every notebook run, and the
+notebooks executed once each for all the tests that need their results.
 
 The user's own CH16_DATA_DIR (real data) is kept for the tests marked ``realdata``; the
 notebooks and scripts run by the tests read the synthetic data instead.
@@ -85,14 +86,64 @@ def run_script(name, stop_before_training=None):
     raise AssertionError(f"{name} never trained a model named {stop_before_training!r}")
 
 
-@pytest.fixture(scope="session")
-def part1():
-    return run_script("ch16_part1.py")
+CHECKED_CELL = "# NBVAL_CHECK_OUTPUT"  # a cell whose printout must equal the committed one
+
+
+def run_notebook(name):
+    """Execute a notebook's code cells top to bottom in one fresh namespace, in this process and in
+    quick mode, as a fresh kernel would. Returns the namespace and, for each code cell (by index),
+    what it printed. The exported script is the same code (a test compares it with a fresh export)."""
+    import contextlib
+    import io
+    import linecache
+
+    import nbformat
+
+    notebook = nbformat.read(PROJECT_DIR / name, as_version=4)
+    namespace = {"__name__": "__main__"}
+    printed = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        filename = f"<{name} cell {index}>"
+        source = cell.source + "\n"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for inspect.getsource
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            exec(compile(source, filename, "exec"), namespace)
+        printed[index] = captured.getvalue()
+    return namespace, printed
+
+
+def committed_printouts(name):
+    """What each checked cell printed (stdout) in the committed run of the notebook, by cell index."""
+    import nbformat
+
+    notebook = nbformat.read(PROJECT_DIR / name, as_version=4)
+    return {index: "".join(output.get("text", "") for output in cell.outputs
+                           if output.output_type == "stream" and output.name == "stdout")
+            for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and cell.source.startswith(CHECKED_CELL)}
 
 
 @pytest.fixture(scope="session")
-def part2():
-    return run_script("ch16_part2.py")
+def part1_run():
+    return run_notebook("ch16_part1.ipynb")
+
+
+@pytest.fixture(scope="session")
+def part2_run():
+    return run_notebook("ch16_part2.ipynb")
+
+
+@pytest.fixture(scope="session")
+def part1(part1_run):
+    return part1_run[0]
+
+
+@pytest.fixture(scope="session")
+def part2(part2_run):
+    return part2_run[0]
 
 
 def assert_cudnn_eligible(layer):

@@ -67,7 +67,7 @@ def test_precision_benchmark_compares_float32_with_the_chosen_or_emulated_precis
 
 
 def test_xla_benchmark_pads_wide_buckets_to_few_shapes():
-    output = run_benchmark("imdb_xla_benchmark", "--boundaries", "2")
+    output = run_benchmark("imdb_xla_benchmark", "--boundaries", "2", "--reviews", "128")
     edges = re.search(r"wide bucket edges: \[([\d, ]+)\]", output)[1].split(", ")
     rows = table_rows(output, ["chapter", "wide", "wide + XLA"])
     assert list(rows) == ["chapter", "wide", "wide + XLA"]

@@ -336,25 +336,26 @@ def test_hostile_archive_is_refused_before_anything_is_written(tmp_path, kind):
     assert [p for p in files_in(tmp_path) if p not in before] == [Path("cache")]  # an empty cache folder
 
 
-def test_archive_larger_than_the_byte_cap_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path):
-    archive, _ = imdb_archive
-    size = sum(p.stat().st_size for p in imdb_tree.rglob("*") if p.is_file())
-    target = tmp_path / "extracted"
-    with pytest.raises(ch16.DataError, match=f"{size:,} bytes, more than the {size - 1:,} allowed"):
-        ch16.safe_extract(archive, target, max_bytes=size - 1)
-    assert not target.exists() and list(tmp_path.glob("*.part")) == []
-    ch16.safe_extract(archive, target, max_bytes=size)
-    assert files_in(target / "aclImdb") == files_in(imdb_tree)
+def _unpacked_bytes(tree):
+    return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
 
 
-def test_archive_with_too_many_members_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path):
+def _members(tree):
+    return sum(1 for _ in tree.rglob("*")) + 1  # every file and folder, and aclImdb/ itself
+
+
+@pytest.mark.parametrize("cap, measure, message", [
+    ("max_bytes", _unpacked_bytes, "{limit:,} bytes, more than the {over:,} allowed"),
+    ("max_members", _members, "more than {over:,} members"),
+])
+def test_archive_over_a_cap_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path, cap, measure, message):
     archive, _ = imdb_archive
-    count = sum(1 for _ in imdb_tree.rglob("*")) + 1  # the members: every file and folder, and aclImdb/
+    limit = measure(imdb_tree)
     target = tmp_path / "extracted"
-    with pytest.raises(ch16.DataError, match=f"more than {count - 1:,} members"):
-        ch16.safe_extract(archive, target, max_members=count - 1)
+    with pytest.raises(ch16.DataError, match=message.format(limit=limit, over=limit - 1)):
+        ch16.safe_extract(archive, target, **{cap: limit - 1})
     assert not target.exists() and list(tmp_path.glob("*.part")) == []
-    ch16.safe_extract(archive, target, max_members=count)
+    ch16.safe_extract(archive, target, **{cap: limit})  # exactly at the cap is allowed
     assert files_in(target / "aclImdb") == files_in(imdb_tree)
 
 

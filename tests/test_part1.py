@@ -1,13 +1,20 @@
-"""Part 1, run as a script in quick mode on the synthetic reviews."""
+"""Part 1, its notebook executed in quick mode on the synthetic reviews."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import assert_cudnn_eligible
+from conftest import assert_cudnn_eligible, committed_printouts
 
 
-def test_script_runs_to_the_end_in_quick_mode(part1):
+def test_checked_cells_print_what_they_printed_in_the_committed_run(part1_run):
+    """The cells marked NBVAL_CHECK_OUTPUT compute the same on any data and in quick mode."""
+    committed = committed_printouts("ch16_part1.ipynb")
+    assert len(committed) >= 4
+    assert {index: part1_run[1][index] for index in committed} == committed
+
+
+def test_notebook_runs_to_the_end_in_quick_mode(part1):
     assert list(part1["results"].index) == ["bilstm", "lstm_full", "rnn_full", "birnn_last100"]
 
 

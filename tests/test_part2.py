@@ -1,13 +1,20 @@
-"""Part 2, run as a script in quick mode on the synthetic novel; attention checked against Keras."""
+"""Part 2, its notebook executed in quick mode on the synthetic novel; attention checked against Keras."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import assert_cudnn_eligible
+from conftest import assert_cudnn_eligible, committed_printouts
 
 
-def test_script_runs_to_the_end_in_quick_mode(part2):
+def test_checked_cells_print_what_they_printed_in_the_committed_run(part2_run):
+    """The cells marked NBVAL_CHECK_OUTPUT compute the same on any data and in quick mode."""
+    committed = committed_printouts("ch16_part2.ipynb")
+    assert len(committed) >= 4
+    assert {index: part2_run[1][index] for index in committed} == committed
+
+
+def test_notebook_runs_to_the_end_in_quick_mode(part2):
     assert set(part2["comparison"].index) == {"LSTM", "Transformer"}
 
 
