@@ -7,6 +7,7 @@ reader learns from lives in the notebooks.
 """
 
 import contextlib
+import errno
 import fcntl
 import gzip
 import hashlib
@@ -190,8 +191,10 @@ BATCH_SHUFFLE_BUFFER = 1_000  # batches; more than an epoch of part 1 holds, so 
 def architecture(model):
     """A model's configuration without the names Keras numbers automatically (``embedding_3``),
     so that the same model built twice, or in another order, describes itself the same way,
-    together with the code of every layer class that is not Keras's own (a custom layer's
-    configuration does not show what its ``call`` computes)."""
+    together with its compile configuration (optimizer, loss, metrics) and the code of the
+    methods (plain functions) of every layer class that is not Keras's own: a custom layer's
+    configuration does not show what its ``call`` computes. Helpers that such a method calls,
+    properties and class attributes are not covered."""
     def strip(value):
         if isinstance(value, dict):
             return {key: (re.sub(r"_\d+$", "", item) if key == "name" and isinstance(item, str) else strip(item))
@@ -210,7 +213,11 @@ def architecture(model):
             if klass is not object and klass.__module__.split(".")[0] not in ("keras", "tensorflow"):
                 custom[klass.__qualname__] = {name: _code_of(member) for name, member in sorted(vars(klass).items())
                                               if inspect.isfunction(member)}
-    return {"config": strip(model.get_config()), "custom code": custom}
+    try:  # the optimizer (learning rate, clipping), loss and metrics, when compiled
+        compiled = model.get_compile_config()
+    except (AttributeError, NotImplementedError):
+        compiled = None
+    return {"config": strip(model.get_config()), "compiled": strip(compiled), "custom code": custom}
 
 
 def _code_of(function):
@@ -219,7 +226,9 @@ def _code_of(function):
         return inspect.getsource(function)
     except (OSError, TypeError):
         def digest(code):
-            consts = [digest(const) if inspect.iscode(const) else repr(const) for const in code.co_consts]
+            consts = [digest(const) if inspect.iscode(const)
+                      else sorted(map(repr, const)) if isinstance(const, frozenset)  # set order varies by process
+                      else repr(const) for const in code.co_consts]
             return [code.co_code.hex(), consts, list(code.co_names), list(code.co_varnames)]
         return _fingerprint(digest(function.__code__))
 
@@ -242,8 +251,13 @@ def choose_settings(quick, **settings):
 
 
 def in_notebook():
-    """True inside a Jupyter kernel, False in a terminal run of the exported script."""
-    return "ipykernel" in sys.modules
+    """True inside a Jupyter kernel, False in a terminal run of the exported script (or in a
+    process that has merely imported ipykernel, as pytest's nbval plugin does)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
 
 
 # --------------------------------------------------------------------------
@@ -466,8 +480,11 @@ def _usable_cache(folder):
         yield
     except OSError as err:
         where = Path(err.filename) if err.filename else Path(folder)
+        in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+        advice = ("Remove that path, or set CH16_CACHE_DIR to another folder." if in_the_way else
+                  "Check that folder (space, permissions), or set CH16_CACHE_DIR to another folder.")
         raise DataError(f"The data cache cannot be used: {display_path(where)}: {err.strerror or err}. "
-                        "Remove that path, or set CH16_CACHE_DIR to a writable folder.") from None
+                        f"{advice}") from None
 
 
 @contextlib.contextmanager
@@ -697,7 +714,10 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
             raise DataError(f"{data_dir} holds {len(archives)} IMDb archives "
                             f"({', '.join(a.name for a in archives)}): keep one. {hint}")
         archive = archives[0]
-        archive_sha256 = sha256_of(archive)
+        try:
+            archive_sha256 = sha256_of(archive)
+        except OSError as err:
+            raise DataError(f"{archive} cannot be read ({err.strerror or err}). {hint}") from None
     extracted = cache_dir / "aclImdb"
     marker = cache_dir / "aclImdb.complete"
     source = f"{archive.name} sha256 {archive_sha256}"

@@ -17,7 +17,10 @@ import synthetic
 REAL_DATA_DIR = os.environ.get("CH16_DATA_DIR")
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="ch16-tests-"))
 SYNTHETIC_DATA_DIR = _WORK_DIR / "data"
-# Set before ch16_helpers is imported: it reads CH16_CACHE_DIR once, on import.
+# Set before ch16_helpers is imported: it reads CH16_CACHE_DIR once, on import. The reader's own
+# seed and precision settings do not apply: the checked cells print seeded values.
+for _variable in ("CH16_SEED", "CH16_PRECISION"):
+    os.environ.pop(_variable, None)
 os.environ.update(
     CH16_QUICK="1",
     CH16_DATA_DIR=str(SYNTHETIC_DATA_DIR),

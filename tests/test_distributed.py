@@ -1,7 +1,9 @@
-"""Both parts train under tf.distribute.MirroredStrategy, on a CPU split into two logical devices.
+"""The first model of each part trains under tf.distribute.MirroredStrategy, on a CPU split into
+two logical devices.
 
-This is the code path of a machine with several GPUs: the models are built in the
-strategy's scope and every batch is split between the replicas.
+This is the code path of a machine with several GPUs: the models are built in the strategy's
+scope and every batch is split between the replicas. To keep the suite fast, each run stops once
+that model is trained; the rest of the notebooks is tested without a strategy.
 """
 
 import os
@@ -36,7 +38,7 @@ def load_or_train_then_stop(model, *args, **kwargs):
     print(model.name, "trained under", type(result[0].distribute_strategy).__name__)
     waiting_for.discard(model.name)
     if not waiting_for:
-        raise Done  # the rest of the script is tested without the strategy
+        raise Done
     return result
 ch16_helpers.load_or_train = load_or_train_then_stop
 try:
@@ -52,7 +54,7 @@ assert not waiting_for, waiting_for
     ("ch16_part2.py", ["char_lstm"]),
 ])
 def test_models_train_under_mirrored_strategy(tmp_path, script, models):
-    """The script runs until the named models are trained (the rest runs in the other tests)."""
+    """The script runs until the named models are trained under the strategy, then stops."""
     env = {**os.environ, "CH16_CACHE_DIR": str(tmp_path / "cache"), "CH16_RETRAIN": "1"}
     result = subprocess.run([sys.executable, "-c", RUNNER, str(PROJECT_DIR / script), *models],
                             cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)

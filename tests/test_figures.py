@@ -1,4 +1,4 @@
-"""The diagrams in images/ are exactly what images/make_figures.py draws."""
+"""The diagrams in images/ are exactly what images/make_figures.py draws; figures of terminal runs."""
 
 import subprocess
 import sys
@@ -20,3 +20,21 @@ def test_every_diagram_is_shown_in_a_notebook():
     notebooks = "".join((IMAGES.parent / f"ch16_part{i}.ipynb").read_text() for i in (1, 2))
     for png in IMAGES.glob("*.png"):
         assert f"images/{png.name}" in notebooks, f"{png.name} is not used in the notebooks"
+
+
+def test_a_terminal_run_saves_its_figures_and_goes_on_when_it_cannot(tmp_path, monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+
+    import ch16_helpers as ch16
+
+    assert not ch16.in_notebook()  # pytest is not a Jupyter kernel, whatever plugins it imported
+    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "cache")
+    figures = [plt.figure(), plt.figure()]
+    ch16.show_figure(figures[0], "saved")
+    assert (tmp_path / "cache" / "figures" / "saved.png").stat().st_size > 0
+    (tmp_path / "blocked").write_text("a file where the cache folder should be")
+    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "blocked")
+    ch16.show_figure(figures[1], "unsaved")  # a warning, not an error: the run goes on
+    warning = capsys.readouterr().err
+    assert "could not save the figure" in warning and "unsaved.png" in warning
+    assert not any(plt.fignum_exists(figure.number) for figure in figures)  # both closed

@@ -168,6 +168,14 @@ def test_key_covers_the_code_of_custom_layers():
     first, second = (ch16.architecture(model) for model in models)
     assert first != second
     assert ch16.architecture(models[0]) == first  # and it is stable
+    # A class whose source Python can find (this file's Scale) is described by that source.
+    assert "return inputs * self.factor" in json.dumps(ch16.architecture(tiny_model(hidden=[Scale(3.0)])))
+
+
+def test_key_covers_the_optimizer():
+    clipped = tiny_model()
+    clipped.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
+    assert ch16.architecture(clipped) != ch16.architecture(tiny_model())
 
 
 def test_missing_entry_is_trained_silently(capsys):

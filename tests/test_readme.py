@@ -6,7 +6,7 @@ import nbformat
 
 import ch16_helpers as ch16
 
-NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
+NUMBER = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?(?:e-?\d+)?")  # 1,234.5 but not the comma of "16,"
 
 
 def notebook_outputs(part):
