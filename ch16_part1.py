@@ -660,7 +660,7 @@ for review, probability in zip(new_reviews, predict_sentiment(bilstm_model, new_
     print(f"P(positive) = {probability:.3f}  {review}")
 
 
-# PLACEHOLDER_PREDICTIONS
+# The first two reviews get clear verdicts. The third, "Not bad at all: slow in the middle, yet the ending makes up for it.", is meant as positive and gets P(positive) = 0.206, a wrong call. Sentences like it are hard for a model that learnt from word statistics: "bad" and "slow" are strong negative words, and the negation ("not bad") and the contrast ("yet ... makes up for it") that reverse them are rarer patterns it has to have learnt from 20,000 reviews. A single review proves little either way, but it is a reminder that a test accuracy near 0.88 leaves about one review in eight misjudged.
 # 
 # A bad input gets a clear error instead of a meaningless probability (shown on purpose):
 
