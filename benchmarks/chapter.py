@@ -5,6 +5,7 @@ the pipelines and models follow ch16_part1.ipynb and ch16_part2.ipynb (the IMDb 
 without its dropout layers, which cost next to nothing).
 """
 
+import os
 import warnings
 from types import SimpleNamespace
 
@@ -23,6 +24,24 @@ warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 PART1 = SimpleNamespace(**{name: values[0] for name, values in ch16.PART1_SETTINGS.items()})
 PART2 = SimpleNamespace(**{name: values[0] for name, values in ch16.PART2_SETTINGS.items()})
+
+
+def add_data_arguments(parser, novel=False):
+    """The benchmarks' ``--data-dir`` option, and with ``novel`` the novel's ``--min-text-chars``."""
+    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR") or None,
+                        help="folder with the data sets (default: $CH16_DATA_DIR)")
+    if novel:
+        parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,
+                            help="refuse a shorter novel as truncated (default: the chapter's full-run check)")
+
+
+def novel_ids(data_dir, min_chars):
+    """*The Mysterious Island* as character ids (the notebook's sorted-vocabulary encoding),
+    and the vocabulary size."""
+    text = ch16.load_mysterious_island(data_dir, min_chars=min_chars)
+    id_to_char = sorted(set(text))
+    char_to_id = {char: i for i, char in enumerate(id_to_char)}
+    return np.array([char_to_id[char] for char in text], dtype=np.int32), len(id_to_char)
 
 
 def no_autotune(dataset, prefetch=8):
@@ -127,23 +146,36 @@ class TokenAndPositionEmbedding(layers.Layer):
         return self.tokens(ids) + self.positions(keras.ops.arange(keras.ops.shape(ids)[-1]))
 
 
-def transformer_block(x, model_dim, num_heads, ff_dim, dropout):
-    """A post-norm Transformer block with causal self-attention."""
-    attended = layers.MultiHeadAttention(num_heads, key_dim=model_dim // num_heads, dropout=dropout)(
-        x, x, use_causal_mask=True)
-    x = layers.LayerNormalization()(x + layers.Dropout(dropout)(attended))
-    feed_forward = layers.Dense(model_dim)(layers.Dense(ff_dim, activation="relu")(x))
-    return layers.LayerNormalization()(x + layers.Dropout(dropout)(feed_forward))
+def transformer_block(x, model_dim, num_heads, ff_dim, dropout, pre_norm=False):
+    """A Transformer block with causal self-attention: post-norm as in the chapter (normalise
+    after each residual addition), or with ``pre_norm`` normalise each sub-layer's input."""
+    def sublayer(x, function):
+        if pre_norm:
+            return x + layers.Dropout(dropout)(function(layers.LayerNormalization()(x)))
+        return layers.LayerNormalization()(x + layers.Dropout(dropout)(function(x)))
+
+    def attention(x):
+        return layers.MultiHeadAttention(num_heads, key_dim=model_dim // num_heads, dropout=dropout)(
+            x, x, use_causal_mask=True)
+
+    def feed_forward(x):
+        return layers.Dense(model_dim)(layers.Dense(ff_dim, activation="relu")(x))
+
+    return sublayer(sublayer(x, attention), feed_forward)
 
 
-def char_transformer(vocab_size):
-    """The chapter's character Transformer: 2 blocks of width 256, 4 heads, feed-forward 1,024."""
+def char_transformer(vocab_size, pre_norm=False, learning_rate=PART2.learning_rate):
+    """The chapter's character Transformer: 2 blocks of width 256, 4 heads, feed-forward 1,024
+    (``pre_norm``: pre-norm blocks and a final normalisation, as in GPT-2; ``learning_rate``:
+    Adam's rate or a schedule)."""
     ids = keras.Input(shape=(None,), dtype="int32")
     hidden = TokenAndPositionEmbedding(vocab_size, PART2.seq_length, PART2.model_dim)(ids)
     for _ in range(PART2.num_blocks):
         hidden = transformer_block(hidden, PART2.model_dim, PART2.num_heads, 4 * PART2.model_dim,
-                                   PART2.dropout)
+                                   PART2.dropout, pre_norm)
+    if pre_norm:
+        hidden = layers.LayerNormalization()(hidden)
     model = keras.Model(ids, layers.Dense(vocab_size, dtype="float32")(hidden), name="char_transformer")
-    model.compile(optimizer=keras.optimizers.Adam(PART2.learning_rate),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model

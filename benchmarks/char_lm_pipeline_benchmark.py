@@ -18,16 +18,14 @@ prints seconds per step and per epoch for each, and their ratio. Takes about 2 m
 """
 
 import argparse
-import os
 import sys
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import ch16_helpers as ch16
-from benchmarks.chapter import PART2, SEED, char_batches, char_lstm, no_autotune
+from benchmarks.chapter import PART2, SEED, add_data_arguments, char_batches, char_lstm, no_autotune, novel_ids
 
 SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, PART2.batch_size
 
@@ -63,26 +61,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=60, help="timed training steps per pipeline")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
-    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
-                        help="folder with 1268-0.txt (default: $CH16_DATA_DIR)")
-    parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,
-                        help="refuse a shorter novel as truncated (default: the chapter's full-run check)")
+    add_data_arguments(parser, novel=True)
     args = parser.parse_args()
     ch16.benchmark_header(sys.argv)
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
 
-    text = ch16.load_mysterious_island(args.data_dir, min_chars=args.min_text_chars)
-    id_to_char = np.array(sorted(set(text)))
-    char_to_id = {char: i for i, char in enumerate(id_to_char)}
-    encoded = np.array([char_to_id[char] for char in text], dtype=np.int32)
+    encoded, vocab_size = novel_ids(args.data_dir, args.min_text_chars)
     n_chunks = len(encoded) // (SEQ_LENGTH + 1)
     train_encoded = encoded[:(n_chunks - n_chunks // 10) * (SEQ_LENGTH + 1)]
     steps_per_epoch = -(-(n_chunks - n_chunks // 10) // BATCH_SIZE)
     print(f"{len(train_encoded):,} training characters", flush=True)
 
-    book = measure("book", book_pipeline(train_encoded), len(id_to_char), args.steps, args.warmup,
+    book = measure("book", book_pipeline(train_encoded), vocab_size, args.steps, args.warmup,
                    steps_per_epoch)
-    ours = measure("ours", chapter_pipeline(train_encoded), len(id_to_char), args.steps, args.warmup,
+    ours = measure("ours", chapter_pipeline(train_encoded), vocab_size, args.steps, args.warmup,
                    steps_per_epoch)
     print(f"\nours costs {ours / book:.2f}x the book's pipeline per epoch")
 

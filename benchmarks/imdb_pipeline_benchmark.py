@@ -34,7 +34,6 @@ untimed pass over the batches. Takes 8 to 10 minutes on a 2-core CPU.
 
 import argparse
 import collections
-import os
 import re
 import sys
 
@@ -43,8 +42,8 @@ import numpy as np
 import tensorflow as tf
 
 import ch16_helpers as ch16
-from benchmarks.chapter import (PART1, SEED, adapted_vectorizer, bucketed_batches, encoded_reviews,
-                                epoch_statistics, imdb_classifier, imdb_reviews)
+from benchmarks.chapter import (PART1, SEED, adapted_vectorizer, add_data_arguments, bucketed_batches,
+                                encoded_reviews, epoch_statistics, imdb_classifier, imdb_reviews)
 from benchmarks.timing import TimedTraining, alternate, endless
 
 BOOK_BATCH = 32
@@ -84,8 +83,7 @@ def main():
                         help="timed training reviews per row (default: one epoch's worth)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the timed reviews are split into")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (tracing, caches)")
-    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
-                        help="folder with a local copy of the IMDb data (default: $CH16_DATA_DIR)")
+    add_data_arguments(parser)
     args = parser.parse_args()
     ch16.benchmark_header(sys.argv)
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)

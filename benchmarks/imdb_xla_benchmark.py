@@ -22,15 +22,14 @@ Takes 5 to 10 minutes on a 2-core CPU.
 """
 
 import argparse
-import os
 import sys
 
 import keras
 import numpy as np
 
 import ch16_helpers as ch16
-from benchmarks.chapter import (PART1, SEED, adapted_vectorizer, bucketed_batches, encoded_reviews,
-                                epoch_statistics, imdb_classifier, imdb_reviews, no_autotune)
+from benchmarks.chapter import (PART1, SEED, adapted_vectorizer, add_data_arguments, bucketed_batches,
+                                encoded_reviews, epoch_statistics, imdb_classifier, imdb_reviews, no_autotune)
 
 
 def wide_boundaries(count, longest, shortest=32):
@@ -44,8 +43,7 @@ def main():
     parser.add_argument("--boundaries", type=int, default=8, help="bucket edges of the wide buckets")
     parser.add_argument("--reviews", type=int, default=PART1.train_reviews,
                         help="training reviews to use (default: all of them); validation uses a quarter as many")
-    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
-                        help="folder with a local copy of the IMDb data (default: $CH16_DATA_DIR)")
+    add_data_arguments(parser)
     args = parser.parse_args()
     ch16.benchmark_header(sys.argv)
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)

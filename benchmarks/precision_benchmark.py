@@ -29,15 +29,15 @@ the time of a step does not depend on the ids. Takes 5 to 8 minutes on a 2-core 
 import argparse
 import functools
 import itertools
-import os
 import sys
 
 import keras
 import numpy as np
 
 import ch16_helpers as ch16
-from benchmarks.chapter import (PART1, PART2, SEED, adapted_vectorizer, bucketed_batches, char_batches,
-                                char_lstm, char_transformer, encoded_reviews, imdb_classifier, imdb_reviews)
+from benchmarks.chapter import (PART1, PART2, SEED, adapted_vectorizer, add_data_arguments, bucketed_batches,
+                                char_batches, char_lstm, char_transformer, encoded_reviews, imdb_classifier,
+                                imdb_reviews, novel_ids)
 from benchmarks.timing import TimedTraining, alternate
 
 MODELS = ("imdb", "char_lstm", "transformer")
@@ -57,14 +57,11 @@ def character_chunks(data_dir, min_text_chars):
     """Chunks of seq_length + 1 character ids, and the vocabulary size."""
     chunk_length = PART2.seq_length + 1
     if data_dir:
-        text = ch16.load_mysterious_island(data_dir, min_chars=min_text_chars)
-        id_to_char = sorted(set(text))
-        char_to_id = {char: i for i, char in enumerate(id_to_char)}
-        ids = np.array([char_to_id[char] for char in text], dtype=np.int32)
+        ids, vocab_size = novel_ids(data_dir, min_text_chars)
         n_chunks = len(ids) // chunk_length
-        print(f"char models: The Mysterious Island, {n_chunks:,} chunks, {len(id_to_char)} characters",
+        print(f"char models: The Mysterious Island, {n_chunks:,} chunks, {vocab_size} characters",
               flush=True)
-        return ids[:n_chunks * chunk_length].reshape(n_chunks, chunk_length), len(id_to_char)
+        return ids[:n_chunks * chunk_length].reshape(n_chunks, chunk_length), vocab_size
     print(f"char models: no data folder given, random ids of {RANDOM_TEXT_VOCAB} characters "
           f"({RANDOM_TEXT_CHUNKS:,} chunks)", flush=True)
     rng = np.random.default_rng(SEED)
@@ -77,10 +74,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the timed steps are split into")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (tracing)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time")
-    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR"),
-                        help="folder with the data sets (default: $CH16_DATA_DIR)")
-    parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,
-                        help="refuse a shorter novel as truncated (default: the chapter's full-run check)")
+    add_data_arguments(parser, novel=True)
     args = parser.parse_args()
     ch16.benchmark_header(sys.argv)
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)

@@ -7,6 +7,8 @@ notebooks and scripts run by the tests read the synthetic data instead.
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,7 +40,37 @@ def pytest_configure(config):
     (SYNTHETIC_DATA_DIR / "1268-0.txt").write_bytes(synthetic.gutenberg_file(synthetic.novel_body()))
 
 
+# The benchmark runs that the selected tests of test_benchmarks.py check, by name: each is a
+# process started as soon as the tests are collected, and the tests that check them run last,
+# so that the runs (mostly importing TensorFlow and tracing small models) overlap the other tests.
+BENCHMARK_RUNS = {}
+
+
+def _checks_a_benchmark_run(item):
+    return getattr(getattr(item, "function", None), "benchmark_run", None)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: _checks_a_benchmark_run(item) is not None)  # stable: keeps the order otherwise
+
+
+def pytest_collection_finish(session):
+    for item in session.items:
+        run = _checks_a_benchmark_run(item)
+        if run is None or run in BENCHMARK_RUNS:
+            continue
+        name, *arguments = item.module.RUNS[run]
+        output = _WORK_DIR / f"benchmark-{run}"
+        with open(f"{output}.out", "w") as stdout, open(f"{output}.err", "w") as stderr:
+            process = subprocess.Popen([sys.executable, "-m", f"benchmarks.{name}", *arguments],
+                                       cwd=PROJECT_DIR, stdout=stdout, stderr=stderr, env=os.environ.copy())
+        BENCHMARK_RUNS[run] = process, output
+
+
 def pytest_unconfigure(config):
+    for process, _ in BENCHMARK_RUNS.values():
+        process.kill()
+        process.wait()
     shutil.rmtree(_WORK_DIR, ignore_errors=True)
 
 

@@ -1,13 +1,12 @@
 """The benchmarks run end to end on the small test data, and their printouts say what they measured."""
 
 import contextlib
-import os
 import re
-import subprocess
-import sys
+from pathlib import Path
 
 import keras
-from conftest import PROJECT_DIR
+import pytest
+from conftest import BENCHMARK_RUNS
 
 import ch16_helpers as ch16
 from benchmarks import chapter
@@ -15,16 +14,38 @@ from benchmarks import chapter
 SMALL_NOVEL = ("--min-text-chars", "1000")  # the test data's novel is short
 
 
-def run_benchmark(name, *arguments):
-    """Run ``python -m benchmarks.NAME`` from the project folder; check its header; return its printout."""
-    result = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *arguments], cwd=PROJECT_DIR,
-                            capture_output=True, text=True, env=os.environ.copy(), timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    header = dict(line.split(":", 1) for line in result.stdout.split("\n\n", 1)[0].splitlines())
+# The benchmark runs the tests below check. Each test is marked with its run (``checks``), and
+# conftest.py starts every run of the selected tests as soon as they are collected.
+RUNS = {
+    "imdb": ("imdb_pipeline_benchmark", "--reviews", "64", "--rounds", "1", "--warmup", "1"),
+    "char": ("char_lm_pipeline_benchmark", "--steps", "2", "--warmup", "1", *SMALL_NOVEL),
+    "precision": ("precision_benchmark", "--steps", "2", "--rounds", "1", "--warmup", "1",
+                  "--models", "char_lstm", *SMALL_NOVEL),
+    "xla": ("imdb_xla_benchmark", "--boundaries", "2", "--reviews", "128"),
+    "transformer": ("transformer_recipe", "--epochs", "1", "--variants", "chapter", "all three", *SMALL_NOVEL),
+}
+
+
+def checks(run):
+    """Mark a test as checking the benchmark run ``RUNS[run]``."""
+    def mark(test):
+        test.benchmark_run = run
+        return test
+    return mark
+
+
+def outputs(run):
+    """The printout of the benchmark run ``RUNS[run]``, once it has ended cleanly; its header is checked."""
+    process, output = BENCHMARK_RUNS[run]
+    process.wait(timeout=900)
+    assert process.returncode == 0, Path(f"{output}.err").read_text()[-3000:]
+    stdout = Path(f"{output}.out").read_text()
+    name, *arguments = RUNS[run]
+    header = dict(line.split(":", 1) for line in stdout.split("\n\n", 1)[0].splitlines())
     assert header["Command"].strip() == " ".join([f"python -m benchmarks.{name}", *arguments])
     assert ch16.cpu_model() in header["CPU"]
     assert {"Date (UTC)", "bfloat16 flags", "GPUs", "Versions"} <= set(header)
-    return result.stdout
+    return stdout
 
 
 def table_rows(output, names):
@@ -37,8 +58,9 @@ def percent(cell):
     return float(cell.rstrip("%")) / 100
 
 
+@checks("imdb")
 def test_imdb_benchmark_runs_on_small_data():
-    output = run_benchmark("imdb_pipeline_benchmark", "--reviews", "64", "--rounds", "1", "--warmup", "1")
+    output = outputs("imdb")
     names = ["book", "our encoding, book's batches", "ours at batch 32", "ours"]
     rows = table_rows(output, names)
     assert list(rows) == names
@@ -48,15 +70,16 @@ def test_imdb_benchmark_runs_on_small_data():
     assert re.search(r"ours is \d+\.\d\dx faster per epoch than the book's setup", output)
 
 
+@checks("char")
 def test_char_benchmark_runs_on_small_data():
-    output = run_benchmark("char_lm_pipeline_benchmark", "--steps", "2", "--warmup", "1", *SMALL_NOVEL)
+    output = outputs("char")
     assert output.count("ms per step") == 2
     assert re.search(r"ours costs \d+\.\d\dx the book's pipeline per epoch", output)
 
 
+@checks("precision")
 def test_precision_benchmark_compares_float32_with_the_chosen_or_emulated_precision():
-    output = run_benchmark("precision_benchmark", "--steps", "2", "--rounds", "1", "--warmup", "1",
-                           "--models", "char_lstm", *SMALL_NOVEL)
+    output = outputs("precision")
     chosen, reason = ch16.choose_precision("auto", ch16.gpu_capabilities(), ch16.cpu_flags())
     compared = "mixed_bfloat16" if chosen == "float32" else chosen
     assert f"Chosen precision: {chosen}: {reason}" in output
@@ -66,8 +89,9 @@ def test_precision_benchmark_compares_float32_with_the_chosen_or_emulated_precis
     assert all(re.fullmatch(r"\d+ \d+ \d+\.\d\dx", " ".join(row)) for row in rows.values())
 
 
+@checks("xla")
 def test_xla_benchmark_pads_wide_buckets_to_few_shapes():
-    output = run_benchmark("imdb_xla_benchmark", "--boundaries", "2", "--reviews", "128")
+    output = outputs("xla")
     edges = re.search(r"wide bucket edges: \[([\d, ]+)\]", output)[1].split(", ")
     rows = table_rows(output, ["chapter", "wide", "wide + XLA"])
     assert list(rows) == ["chapter", "wide", "wide + XLA"]
@@ -110,3 +134,27 @@ def test_the_benchmarks_train_the_notebooks_models(part1, part2):
     for notebook_model, benchmark_model in [(notebook_lstm, chapter.char_lstm(vocab_size)),
                                             (notebook_transformer, chapter.char_transformer(vocab_size))]:
         assert notebook_model.count_params() == benchmark_model.count_params(), notebook_model.name
+
+
+@checks("transformer")
+def test_transformer_recipe_trains_each_variant_and_tabulates_the_validation_losses():
+    output = outputs("transformer")
+    rows = table_rows(output, ["chapter", "all three"])
+    assert list(rows) == ["chapter", "all three"]
+    for name, (epoch_1, best, seconds) in rows.items():
+        assert float(best) == float(epoch_1) > 0 and float(seconds) > 0, name
+    assert "[all three] pre-norm True, batch 256" in output
+
+
+def test_transformer_recipe_levers():
+    from benchmarks.transformer_recipe import WarmUp
+
+    rates = [float(WarmUp(2e-3, 4)(step)) for step in range(6)]
+    assert rates == pytest.approx([5e-4, 1e-3, 1.5e-3, 2e-3, 2e-3, 2e-3])
+
+    def norms(model):
+        return sum(isinstance(layer, keras.layers.LayerNormalization) for layer in model.layers)
+
+    post, pre = chapter.char_transformer(50), chapter.char_transformer(50, pre_norm=True)
+    assert norms(pre) == norms(post) + 1 == 2 * chapter.PART2.num_blocks + 1
+    assert pre.count_params() == post.count_params() + 2 * chapter.PART2.model_dim  # the final norm

@@ -5,8 +5,6 @@ the model cache with its policy, and generate with a carried state that agrees w
 window model to within bfloat16's precision.
 """
 
-import os
-
 import keras
 import numpy as np
 import pytest
