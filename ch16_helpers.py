@@ -6,6 +6,7 @@ saves and reloads trained models, times epochs and shows figures. Everything a
 reader learns from lives in the notebooks.
 """
 
+import collections
 import contextlib
 import errno
 import fcntl
@@ -95,14 +96,21 @@ def env_flag(name, default=False):
     Unset or empty means ``default``; any other value is a ``SettingError`` (so that a
     misspelt ``CH16_QUICK=ye`` cannot silently start a full run).
     """
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in _TRUE:
+    value = os.environ.get(name, "").strip()
+    return yes_no(value, name) if value else default
+
+
+def yes_no(value, name):
+    """A yes/no setting as a bool: ``True``/``False`` or the integers 1/0, or 1/0, true/false, yes/no or on/off in any
+    case as a string (as an environment variable or a papermill parameter gives it); anything
+    else is a ``SettingError`` naming the setting."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE:
         return True
-    if value in _FALSE:
+    if isinstance(value, str) and value.strip().lower() in _FALSE:
         return False
-    raise SettingError(f"{name}={os.environ[name]!r} is not a yes/no value: use 1/0, true/false, "
+    raise SettingError(f"{name}={value!r} is not a yes/no value: use 1/0, true/false, "
                        "yes/no or on/off (or leave it unset).")
 
 
@@ -137,6 +145,21 @@ def env_folder(name):
 
 
 CACHE_DIR = env_folder("CH16_CACHE_DIR") or PROJECT_DIR / "cache"
+SETTING_VARIABLES = ("CH16_QUICK", "CH16_DATA_DIR", "CH16_CACHE_DIR", "CH16_RETRAIN", "CH16_SEED", "CH16_PRECISION")
+RETIRED_VARIABLES = {"CH16_MIXED_PRECISION": "CH16_PRECISION"}
+
+
+def unknown_setting_variables(environ=os.environ):
+    """One message for each CH16_* variable that no part of the chapter reads (a misspelt
+    ``CH16_QUIK=1`` would otherwise start a full run without a word)."""
+    messages = []
+    for name in sorted(environ):
+        if name.startswith("CH16_") and name not in SETTING_VARIABLES:
+            instead = RETIRED_VARIABLES.get(name)
+            messages.append(f"{name} is not read by this chapter"
+                            + (f": it was replaced by {instead}." if instead else
+                               f"; its settings are {', '.join(SETTING_VARIABLES)}."))
+    return messages
 
 
 # The settings of each part: NAME=(full-run value, quick-mode value). They live here, once,
@@ -195,18 +218,31 @@ def architecture(model):
     methods (plain functions) of every layer class that is not Keras's own: a custom layer's
     configuration does not show what its ``call`` computes. Helpers that such a method calls,
     properties and class attributes are not covered."""
-    def strip(value):
-        if isinstance(value, dict):
-            return {key: (re.sub(r"_\d+$", "", item) if key == "name" and isinstance(item, str) else strip(item))
-                    for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [strip(item) for item in value]
-        return value
-
     try:
         every_layer = list(model._flatten_layers(include_self=True, recursive=True))
     except AttributeError:  # not a Keras 3 layer
         every_layer = [model, *model.layers]
+    # A functional model's configuration names its layers again where it wires them together
+    # (``keras_history``, ``input_layers``, ``output_layers``): every layer name, wherever it
+    # appears, becomes its kind and its rank among the model's layers of that kind.
+    kinds, renamed = collections.Counter(), {}
+    for layer in every_layer:
+        if layer.name not in renamed:
+            kind = re.sub(r"_\d+$", "", layer.name)
+            renamed[layer.name] = f"{kind}#{kinds[kind]}"
+            kinds[kind] += 1
+
+    def strip(value, key=None):
+        if isinstance(value, str):
+            if value in renamed:
+                return renamed[value]
+            return re.sub(r"_\d+$", "", value) if key == "name" else value
+        if isinstance(value, dict):
+            return {name: strip(item, name) for name, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [strip(item) for item in value]
+        return value
+
     custom = {}
     for cls in {type(layer) for layer in every_layer}:
         for klass in cls.__mro__:
@@ -238,6 +274,7 @@ def choose_settings(quick, **settings):
 
     Each keyword is ``NAME=(full_value, quick_value)``; returns a namespace of the chosen values.
     """
+    quick = yes_no(quick, "QUICK")
     chosen = {name: (quick_value if quick else full_value)
               for name, (full_value, quick_value) in settings.items()}
     if quick:
@@ -386,6 +423,8 @@ def describe_environment():
         import matplotlib
         matplotlib.use("Agg")  # terminal runs save figures instead of opening windows
         _install_terminal_errors()
+    for message in unknown_setting_variables():
+        _warn(message)
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}, NumPy {np.__version__}")
     print(f"CPU: {cpu_model()} ({platform.machine()}, {os.cpu_count()} cores)")
@@ -452,8 +491,10 @@ def show_figure(fig, name):
 
 
 def display_path(path):
-    """A path as a reader should see it: relative to the project folder when inside it."""
-    path = Path(path).resolve()
+    """A path as a reader should see it: relative to the project folder when inside it (the
+    path itself, not what it links to)."""
+    path = Path(path).absolute()
+    path = path.parent.resolve() / path.name
     try:
         return str(path.relative_to(PROJECT_DIR))
     except ValueError:
@@ -465,8 +506,17 @@ def display_path(path):
 # --------------------------------------------------------------------------
 
 def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    """The SHA-256 of the regular file ``path``; an ``OSError`` for anything else (a named pipe or
+    a device would never end), opened without blocking so that a named pipe cannot hang it."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with open(descriptor, "rb") as f:
+        digest = hashlib.sha256()
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -480,11 +530,22 @@ def _usable_cache(folder):
         yield
     except OSError as err:
         where = Path(err.filename) if err.filename else Path(folder)
-        in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+        in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EINVAL)
         advice = ("Remove that path, or set CH16_CACHE_DIR to another folder." if in_the_way else
                   "Check that folder (space, permissions), or set CH16_CACHE_DIR to another folder.")
         raise DataError(f"The data cache cannot be used: {display_path(where)}: {err.strerror or err}. "
                         f"{advice}") from None
+
+
+@contextlib.contextmanager
+def folder_lock(folder):
+    """Hold an exclusive lock on ``folder`` (shared with other processes and threads)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager
@@ -521,6 +582,9 @@ def _content_length(response, url, manual_hint):
     return int(value)
 
 
+DOWNLOAD_MIN_RATE = (1_000, 120)  # bytes per second, on average, after this many seconds
+
+
 def download(url, destination, sha256=None, manual_hint=""):
     """Download ``url`` to ``destination`` with a progress bar.
 
@@ -539,10 +603,18 @@ def download(url, destination, sha256=None, manual_hint=""):
                 with urllib.request.urlopen(url, timeout=60) as response:
                     total = _content_length(response, url, manual_hint)
                     shown = None
-                    for block in iter(lambda: response.read(1 << 20), b""):
+                    # read1 returns what has arrived, so that a server sending a byte now and then
+                    # (each in time for the 60 s timeout) is caught by the rate check below.
+                    read = response.read1 if isinstance(response, http.client.HTTPResponse) else response.read
+                    start = time.monotonic()
+                    for block in iter(lambda: read(1 << 20), b""):
                         out.write(block)
                         digest.update(block)
                         received += len(block)
+                        seconds = time.monotonic() - start
+                        if seconds > DOWNLOAD_MIN_RATE[1] and received < DOWNLOAD_MIN_RATE[0] * seconds:
+                            raise TimeoutError(f"too slow: {received:,} bytes in {seconds:.0f} s, less than "
+                                               f"{DOWNLOAD_MIN_RATE[0]:,} bytes per second")
                         if total and 20 * received // total != shown:
                             shown = 20 * received // total
                             print(f"\r  [{'#' * shown:.<20}] {100 * received // total:3d}% of "
@@ -997,8 +1069,9 @@ def save_trained(model, history, key):
         model.save(temporary[0])
         meta = {"key": key, "keras_sha256": sha256_of(temporary[0]), "history": history}
         temporary[1].write_text(json.dumps(meta))
-        os.replace(temporary[0], path)
-        os.replace(temporary[1], meta_path)
+        with folder_lock(path.parent):  # another run saving the same model renames its pair before or after
+            os.replace(temporary[0], path)
+            os.replace(temporary[1], meta_path)
         return True
     except Exception as error:  # noqa: BLE001  (whatever failed, the trained model must not be lost)
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
@@ -1101,7 +1174,7 @@ def load_or_train(model, key, train, retrain=False):
     that cannot be written is a warning: the trained model is never lost to it.
     Returns ``(model, history)``, history a dict of per-epoch lists of floats.
     """
-    if not retrain:
+    if not yes_no(retrain, "RETRAIN"):
         saved = load_trained(model.name, key, model.distribute_strategy)
         if saved is not None:
             print(f"Loaded the trained '{model.name}' model saved by an earlier run "

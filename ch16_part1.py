@@ -213,7 +213,7 @@ axes[0].legend()
 ch16.show_figure(fig, "part1_gradient_norms")
 
 
-# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units start near the linear regime: for $\rho < 1$ the norm still shrinks, but for $\rho > 1$ it *grows* over many steps, as in the linear RNN, until the growing state itself saturates the tanh and caps it (the printed peaks, far below the linear RNN's, show where). How far it grows depends on the random weights and inputs; the direction does not. The rule: saturation shrinks the product; without saturation, $\rho < 1$ vanishes and $\rho > 1$ explodes. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
+# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units start near the linear regime: for $\rho < 1$ the norm still shrinks, but for $\rho > 1$ it *grows* over many steps (to 6.9 at step 14 for $\rho = 1.1$, to 220 at step 35 for $\rho = 1.5$, as printed), until the growing state itself saturates the tanh (the mean $1 - h^2$ falls to 0.70 for $\rho = 1.5$) and caps it, while the linear RNN's norm keeps growing geometrically (left panel). These figures come from one draw of random weights and inputs. The rule: saturation shrinks the product; without saturation, $\rho < 1$ makes it vanish and $\rho > 1$ makes it grow, geometrically in a linear RNN and in a tanh RNN until the state saturates. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
 # 
 # ### 2.5 Long short-term memory cells
 # 
@@ -228,7 +228,7 @@ ch16.show_figure(fig, "part1_gradient_norms")
 # \mathbf{h}^{(t)} &= \mathbf{o}_t \odot \tanh\left(\mathbf{C}^{(t)}\right)
 # \end{aligned}$$
 # 
-# When the forget gate is near 1 and the input gate near 0, the cell state passes through unchanged, and so does its gradient: the cell can carry information over many steps.
+# (Here $\mathbf{W}_{ho}$ and $\mathbf{b}_o$ belong to the output gate; they are not the output layer's weights of sections 2.1 and 2.3.) When the forget gate is near 1 and the input gate near 0, the cell state passes through unchanged, and so does its gradient: the cell can carry information over many steps.
 # 
 # ![An LSTM cell](images/lstm_cell.png)
 # 
@@ -398,7 +398,7 @@ print(f"{len(epoch_shapes)} batches; the last 10:", epoch_shapes[-10:])
 
 # The longest reviews come last, a few to a batch or alone. Trained in this order, every epoch would end with a run of updates, each computed from one or two very long reviews, that pulls the weights towards them. Shuffling the batches, with a buffer larger than the number of batches in an epoch, spreads them over the epoch.
 # 
-# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. With several GPUs, `ch16.split_evenly` trims each batch to a multiple of their number, since Keras's distributed steps fail on a batch that does not split evenly between them (a partly filled one may not); on one device it changes nothing. `ch16.autotune_off` turns off `tf.data` autotuning: on TensorFlow 2.21 a finished iterator can otherwise keep `fit` idle for up to a minute at an epoch boundary.
+# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. With several GPUs, `ch16.split_evenly` trims each batch to a multiple of their number, since Keras's distributed steps fail on a batch that does not split evenly between them (a partly filled one may not); on one device it changes nothing. `ch16.autotune_off` turns off `tf.data` autotuning: on TensorFlow 2.21 a finished iterator with autotuning on can take up to 60 s to be freed, which keeps `fit` waiting at an epoch boundary (the cause is described in `ch16.autotune_off`).
 
 def make_batches(encoded, shuffle=False):
     if shuffle:
@@ -473,7 +473,7 @@ for kind, model in stacked_models.items():
 # 
 # Two kinds of dropout fight overfitting (the embedding table alone holds most of the parameters): `SpatialDropout1D` drops whole embedding dimensions of a review during training, and `Dropout` drops some of the LSTM's final features; both pass the mask through. The optimizer clips gradients with `clipnorm=1.0`: Keras rescales the gradient of *each* weight variable separately to a norm of at most 1 (`global_clipnorm` would instead rescale the whole gradient, keeping its direction). It is a guard against the exploding gradients of section 2.4: a few very long reviews could otherwise throw the weights far off in one step.
 # 
-# `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final outputs, so the classifier sees both ends of the review in a "recent" state. On an NVIDIA GPU, Keras runs `LSTM` and `GRU` layers as fused cuDNN kernels when they keep the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0`, `unroll=False`, and get masks of right-padded sequences (as `padded_batch` and the buckets produce); every LSTM and GRU of the chapter does. `SimpleRNN` has no cuDNN kernel on any device. (GPU runs are not measured by this repository.)
+# `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final outputs, so the classifier sees both ends of the review in a "recent" state. On an NVIDIA GPU, Keras runs `LSTM` and `GRU` layers as fused cuDNN kernels when they keep the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0` and `unroll=False` (and, for a `GRU`, the default `reset_after=True`), and when a mask, if they get one, marks right-padded sequences with at least one real step each (the buckets pad on the right, and every review has a token). Every LSTM of the chapter has that configuration; a test checks the layers' settings. `SimpleRNN` has no cuDNN kernel on any device. (GPU runs are not measured by this repository.)
 # 
 # Models are built inside `strategy.scope()`: with several GPUs, the setup cell chose `MirroredStrategy`, which keeps one copy of the model per GPU; otherwise the scope changes nothing.
 
@@ -513,6 +513,7 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
 
 # A trained model is saved in the `.keras` format under `cache/models/`, and a rerun loads it instead of training again (unless `RETRAIN` is set) when its *key* matches: a hash of what determines the trained model, namely its architecture (`ch16.architecture`: the model's configuration without Keras's automatic layer numbers), the settings it uses, the training recipe (the source of `train`), the input pipeline (the source of the functions that batch the reviews, and the bucket edges), the seed, the full vocabulary, and the training and validation reviews. Each key has its own file, so a quick-mode run or another seed does not overwrite a trained model. `ch16.load_or_train` does the saving and loading, and calls `train` only when there is nothing to load; `ch16.plot_history` draws the training curves of every model.
 
+# helper, not part of the chapter's lesson: what the saved models' keys cover
 training_data = [train_texts.tolist(), train_labels.tolist(), val_texts.tolist(), val_labels.tolist()]
 pipeline = [inspect.getsource(function) for function in (length_of, bucketed, make_batches)]
 pipeline += [ch16.BUCKET_BOUNDARIES, ch16.BATCH_SHUFFLE_BUFFER]
@@ -629,7 +630,7 @@ display(results.round(4))
 # | unidirectional SimpleRNN | 0.8666 ± 0.0048 |
 # | bidirectional SimpleRNN, last 100 tokens | 0.8439 ± 0.0005 |
 # 
-# What the controls show: the unidirectional LSTM beats the unidirectional `SimpleRNN` by about 1.2 points, more than twice the `SimpleRNN`'s spread, but two things differ there: the cell type and the training budget (the `SimpleRNN` stopped at its 6-epoch cap with seeds 1 and 3, where early stopping would have let it go on; with seed 3 its last epoch was still its best), so these runs do not separate the cell from the shorter training; the bidirectional LSTM beats the unidirectional one (only the direction differs, with the same budget) by about 0.3 points, close to its own spread, so three seeds do not establish that reading the review backwards as well helps here. The `SimpleRNN` on full reviews learnt with every seed, although the chapter expected it to fail on sequences of hundreds of steps, but its results vary the most. The bidirectional `SimpleRNN` on the last 100 tokens is the weakest, in line with the analysis above: every model loses accuracy when it sees only the end of a review.
+# What the controls show: the unidirectional LSTM beats the unidirectional `SimpleRNN` by about 1.2 points, more than twice the `SimpleRNN`'s spread, but two things differ there: the cell type and the training budget (the `SimpleRNN` stopped at its 6-epoch cap with seeds 1 and 3, where early stopping would have let it go on; with seed 3 its last epoch was still its best), so these runs do not separate the cell from the shorter training; the bidirectional LSTM beats the unidirectional one (only the direction differs, with the same budget) by about 0.3 points, close to its own spread, so three seeds do not establish that reading the review backwards as well helps here. The `SimpleRNN` on full reviews learnt with every seed, although the book expected it to fail on sequences of hundreds of steps, but its results vary the most. The bidirectional `SimpleRNN` on the last 100 tokens is the weakest, in line with the analysis above: every model loses accuracy when it sees only the end of a review.
 # 
 # ### 3.7 Predicting the sentiment of new reviews
 # 

@@ -48,7 +48,7 @@ SEED = ch16.env_int("CH16_SEED", 1)          # seed of every random choice of th
 PRECISION = ch16.env_choice("CH16_PRECISION", ch16.PRECISIONS, "auto")  # the character LSTM's precision
 
 
-# The sizes and training settings come from `ch16.PART2_SETTINGS` (shared with the benchmarks); the next cell picks the full-run or quick-mode values and seeds the run. It also chooses the character LSTM's precision. Many recent CPUs compute in *bfloat16* natively (x86 processors with AVX512_BF16 or AMX, recent Arm cores), as do NVIDIA GPUs from compute capability 8.0; older NVIDIA GPUs (7.x) compute fast in float16. On such hardware *mixed precision* computes in the 16-bit format while keeping the weights in float32; the model's output layer computes in float32, so the logits and the loss are float32 (computed from activations rounded to 16 bits). Where the hardware has no native 16-bit arithmetic it would only be emulated, slower, so `auto` then keeps float32. The choice applies to the character LSTM only, the model with the largest matrix products; the other models stay in float32. This repository has not measured a CPU with native bfloat16: the committed run's CPU has none, so it used float32. `benchmarks/precision_benchmark.py` times each of the chapter's models in float32 and in the chosen precision (or, where float32 is chosen, emulated bfloat16) on your machine.
+# The sizes and training settings come from `ch16.PART2_SETTINGS` (shared with the benchmarks); the next cell picks the full-run or quick-mode values and seeds the run. It also chooses the character LSTM's precision. Many recent CPUs compute in *bfloat16* natively (x86 processors with AVX512_BF16 or AMX, recent Arm cores), as do NVIDIA GPUs from compute capability 8.0; older NVIDIA GPUs (7.x) compute fast in float16. On such hardware *mixed precision* computes in the 16-bit format while keeping the weights in float32; the model's output layer computes in float32, so the logits and the loss are float32 (computed from activations rounded to 16 bits). Where the hardware has no native 16-bit arithmetic it is only emulated, so `auto` then keeps float32: on the committed run's CPU, which has none, a training step in emulated bfloat16 took 1.09 to 1.23 times as long as in float32 for each of the chapter's three models (`benchmarks/results/precision_benchmark.txt`). The choice applies to the character LSTM only, by design; the other models stay in float32. This repository has not measured a CPU or GPU with native 16-bit arithmetic, so what the LSTM, or the other models, would gain there is not measured here; the committed run used float32. `benchmarks/precision_benchmark.py` times each of the chapter's models in float32 and in the chosen precision (or, where float32 is chosen, emulated bfloat16) on your machine.
 
 cfg = ch16.choose_settings(QUICK, **ch16.PART2_SETTINGS)
 keras.utils.set_random_seed(SEED)
@@ -136,7 +136,7 @@ char_lstm = build_char_lstm()
 char_lstm.summary()
 
 
-# **The training recipe**, the same as in part 1 and the same for both character models of this notebook: `fit` runs up to `max_epochs` epochs; when the validation loss does not improve for an epoch, the learning rate is divided by 5; after two epochs without improvement, training stops and the weights of the best epoch are restored. A trained model is saved and reused by a rerun when its key matches: a hash of its name, architecture, own settings and precision, the recipe (the source of `train`), the seed, the full vocabulary and the text. Training the LSTM took 63 minutes in the committed run (18 epochs of about 200 seconds; CPU and precision printed above); a rerun loads the saved model in seconds.
+# **The training recipe**, the same as in part 1 and the same for both character models of this notebook: `fit` runs up to `max_epochs` epochs; when the validation loss does not improve for an epoch, the learning rate is divided by 5; after two epochs without improvement, training stops and the weights of the best epoch are restored. A trained model is saved and reused by a rerun when its key matches: a hash of its name, architecture, own settings and precision, the recipe (the source of `train`), the seed, the full vocabulary and the text. In the committed run, the 18 epoch times printed below add up to 63 minutes (CPU and precision printed above); a rerun loads the saved model instead of training it.
 
 def train(model, train_batches, val_batches, max_epochs, patience=2):
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=0, min_lr=1e-5)
@@ -181,7 +181,7 @@ display(lstm_table.round(4))
 ch16.plot_history(lstm_history, ["loss", "perplexity"], "Character-level LSTM", "part2_lstm_history")
 
 
-# The validation loss falls fast for five epochs (from 1.8412 to 1.4069), then slowly. Each time it did not improve (epochs 13, 15, 17) the learning rate was divided by 5; the first cut brought the largest late step (from 1.3227 to 1.3033 at epoch 14). Early stopping ended training after epoch 18 and kept epoch 16: validation loss 1.3031, a perplexity of 3.68, as if the model hesitated between fewer than four characters at each step. The training loss ends about 0.28 below the validation loss: the model fits the chunks it trains on better than the end of the novel it never saw. Epochs 4–5 and 14–15 ran while other jobs shared the CPU, which is why their seconds are 10–35% above the others'.
+# The validation loss falls fast for five epochs (from 1.8412 to 1.4069), then slowly. Each time it did not improve (epochs 13, 15, 17) the learning rate was divided by 5; the first cut brought the largest late step (from 1.3227 to 1.3033 at epoch 14). Early stopping ended training after epoch 18 and kept epoch 16: validation loss 1.3031, a perplexity of 3.68, as if the model hesitated between fewer than four characters at each step. The training loss ends about 0.28 below the validation loss: the model fits the chunks it trains on better than the end of the novel it never saw. Epochs 4–5 and 14–15 ran while other jobs shared the CPU, which is why their seconds are 16–37% above the mean of the other epochs (199 s).
 # 
 # ### 1.3 Evaluation phase: generating new text passages
 # 
@@ -203,7 +203,7 @@ draws = tf.random.stateless_categorical(peaked_logits, num_samples=1000, seed=[S
 print("counts of 1,000 draws:", np.bincount(draws.numpy()[0], minlength=3))
 
 
-# Multiplying the logits by a *scale factor* $\alpha$ before the softmax (the inverse of the "temperature") controls how adventurous the draws are: $\alpha > 1$ sharpens the distribution towards the likeliest character (more predictable text), $\alpha < 1$ flattens it (more random text).
+# Multiplying the logits by a *scale factor* $\beta$ before the softmax (the inverse of the "temperature") controls how adventurous the draws are: $\beta > 1$ sharpens the distribution towards the likeliest character (more predictable text), $\beta < 1$ flattens it (more random text).
 
 # NBVAL_CHECK_OUTPUT
 for scale_factor in (0.5, 1.0, 2.0):
@@ -491,7 +491,7 @@ for d_k_demo in (4, 16, 64, 256, 1024):
 # 
 # ### 2.4 Multi-head attention and the Transformer block
 # 
-# **Multi-head attention** runs $h$ scaled dot-product attentions ("heads") side by side, each with its own projections, so that different heads can attend to different kinds of relations. The heads' outputs are concatenated and projected back to the model's width by an output matrix $\mathbf{W}_o$. We write it from scratch with NumPy, every head computed in a loop, using the weight layout of `keras.layers.MultiHeadAttention`: query, key and value kernels (our $\mathbf{U}_q$, $\mathbf{U}_k$, $\mathbf{U}_v$ for every head) of shape `(d, heads, d_k)` with biases `(heads, d_k)`, and an output kernel `(heads, d_v, d)` with bias `(d,)`. The queries come from one sequence and the keys and values from another (the same one in self-attention). A mask says which keys each query may attend to; masked scores are set to $-10^9$, so their weights are 0 after the softmax. Why not $-\infty$? A query whose keys are *all* masked would then compute $\exp(-\infty + \infty)$, which is NaN; with $-10^9$ such a row gets equal weights on all keys (Keras gives it weights of zero instead), so the two agree only on rows with at least one visible key, which every mask below has.
+# **Multi-head attention** runs $h$ scaled dot-product attentions ("heads") side by side, each with its own projections, so that different heads can attend to different kinds of relations. The heads' outputs are concatenated and projected back to the model's width by an output matrix $\mathbf{W}_o$. We write it from scratch with NumPy, every head computed in a loop, using the weight layout of `keras.layers.MultiHeadAttention`: query, key and value kernels (our $\mathbf{U}_q$, $\mathbf{U}_k$, $\mathbf{U}_v$ for every head) of shape `(d, heads, d_k)` with biases `(heads, d_k)`, and an output kernel `(heads, d_v, d)` with bias `(d,)`. The queries come from one sequence and the keys and values from another (the same one in self-attention). A mask says which keys each query may attend to; masked scores are set to $-10^9$, so their weights are 0 after the softmax. Why not $-\infty$? A query whose keys are *all* masked would then compute $\exp(-\infty + \infty)$, which is NaN; with $-10^9$ such a row gets equal weights on all keys (so does Keras when it computes the output directly; when it returns the weights, or applies dropout, it computes the softmax itself and sets the masked weights to zero), so the two agree on rows with at least one visible key, which every mask below has.
 
 def multi_head_attention(query, value, weights, mask=None):
     """Multi-head attention in NumPy. query (batch, Tq, d), value (batch, Tv, d), the keys are the
@@ -570,7 +570,7 @@ ch16.show_figure(fig, "part2_attention_heatmap")
 # * *layer normalisation* after each addition, which rescales every position's vector to zero mean and unit variance (with a learnt scale and shift);
 # * a *position-wise feed-forward network*, two dense layers applied to every position independently, after the attention.
 # 
-# During training, *dropout* is applied to the attention weights and to each sub-layer's output before the addition. Normalising after the addition is the *post-norm* arrangement of the original Transformer (Vaswani et al., 2017); GPT-2 and most later models normalise before each sub-layer (*pre-norm*), which usually trains stably without a learning-rate warm-up. Attention compares every position with every other, so its cost grows with the square of the sequence length, $O(T^2)$, where a recurrent layer's grows linearly.
+# During training, *dropout* is applied to the attention weights and to each sub-layer's output before the addition. Normalising after the addition is the *post-norm* arrangement of the original Transformer (Vaswani et al., 2017); GPT-2 and most later models normalise before each sub-layer (*pre-norm*), which trains stably without a learning-rate warm-up more often than post-norm does (Xiong et al., 2020, *On Layer Normalization in the Transformer Architecture*). Attention compares every position with every other, so its cost grows with the square of the sequence length, $O(T^2)$, where a recurrent layer's grows linearly.
 # 
 # ![A Transformer block](images/transformer_block.png)
 # 
@@ -683,7 +683,7 @@ char_transformer = build_char_transformer()
 char_transformer.summary()
 
 
-# Training uses the same `train_or_load` as the LSTM, with the same recipe. The usual levers that speed up a Transformer's training (a learning-rate warm-up to a higher peak, pre-norm blocks, larger batches) were not tried here, so whether they would change the comparison below is open. Training it took 82 minutes in the committed run (22 epochs; epochs 19, 20 and 22 ran while other jobs shared the CPU, which is why they took over 330 seconds).
+# Training uses the same `train_or_load` as the LSTM, with the same recipe. The usual levers that speed up a Transformer's training (a learning-rate warm-up to a higher peak, pre-norm blocks, larger batches) were not tried here, so whether they would change the comparison below is open. In the committed run its 22 epoch times printed below add up to 82 minutes (epochs 19, 20 and 22 ran while other jobs shared the CPU, which is why they took over 330 seconds, against 203 s on average for the others).
 
 transformer_settings = {key: getattr(cfg, key) for key in ("text_chars", "seq_length", "batch_size", "model_dim",
                                                          "num_heads", "num_blocks", "dropout", "learning_rate",
@@ -758,7 +758,7 @@ ch16.show_figure(fig, "part2_trained_attention")
 # 
 # ## 3 Summary
 # 
-# We trained a character-level LSTM on *The Mysterious Island* to a validation loss of 1.3031 (perplexity 3.68), generated text from it 24 times faster by carrying its state than by re-running a 40-character window, and measured that it uses about 20 characters of context and gains nothing from more. We then built self-attention step by step to multi-head attention, matched Keras's `MultiHeadAttention` with and without masks and for cross-attention, and trained a Transformer character model of the same size with the same recipe: it reached 1.3594, behind the LSTM on this 1 MB of text. The run's hardware, versions and wall time (the two trainings took 63 and 82 minutes of it):
+# We trained a character-level LSTM on *The Mysterious Island* to a validation loss of 1.3031 (perplexity 3.68), generated text from it 24 times faster by carrying its state than by re-running a 40-character window, and measured that it uses about 20 characters of context and gains nothing from more. We then built self-attention step by step to multi-head attention, matched Keras's `MultiHeadAttention` with and without masks and for cross-attention, and trained a Transformer character model of the same size with the same recipe: it reached 1.3594, behind the LSTM on this 1 MB of text. The run's hardware, versions and wall time (the two trainings' epochs add up to 63 and 82 minutes of it):
 
 ch16.run_summary()
 

@@ -5,7 +5,6 @@ the pipelines and models follow ch16_part1.ipynb and ch16_part2.ipynb (the IMDb 
 without its dropout layers, which cost next to nothing).
 """
 
-import os
 import warnings
 from types import SimpleNamespace
 
@@ -28,7 +27,7 @@ PART2 = SimpleNamespace(**{name: values[0] for name, values in ch16.PART2_SETTIN
 
 def add_data_arguments(parser, novel=False):
     """The benchmarks' ``--data-dir`` option, and with ``novel`` the novel's ``--min-text-chars``."""
-    parser.add_argument("--data-dir", default=os.environ.get("CH16_DATA_DIR") or None,
+    parser.add_argument("--data-dir", default=ch16.env_folder("CH16_DATA_DIR"),
                         help="folder with the data sets (default: $CH16_DATA_DIR)")
     if novel:
         parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,

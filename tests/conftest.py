@@ -30,6 +30,12 @@ os.environ.update(
     CH16_RETRAIN="0",
     MPLBACKEND="Agg",
     TF_CPP_MIN_LOG_LEVEL="2",
+    # What Keras, Matplotlib, IPython and Jupyter would write into the home folder goes here.
+    KERAS_HOME=str(_WORK_DIR / "keras"),
+    MPLCONFIGDIR=str(_WORK_DIR / "matplotlib"),
+    IPYTHONDIR=str(_WORK_DIR / "ipython"),
+    JUPYTER_RUNTIME_DIR=str(_WORK_DIR / "jupyter-runtime"),
+    JUPYTER_DATA_DIR=str(_WORK_DIR / "jupyter-data"),
 )
 
 from ch16_helpers import PROJECT_DIR  # noqa: E402  (after the settings above)

@@ -120,6 +120,12 @@ def layer_kinds(model):
             if not isinstance(layer, (keras.layers.Dropout, keras.layers.SpatialDropout1D))]
 
 
+def same_training(notebook, benchmark):
+    """The two models have the same optimizer (learning rate, clipping) and loss."""
+    configs = [model.get_compile_config() for model in (notebook, benchmark)]
+    return all(configs[0][part] == configs[1][part] for part in ("optimizer", "loss"))
+
+
 def test_the_benchmarks_train_the_notebooks_models(part1, part2):
     """The benchmarks' copies of the models have the notebooks' layers and parameter counts."""
     vocab_size = 1_000
@@ -129,11 +135,13 @@ def test_the_benchmarks_train_the_notebooks_models(part1, part2):
     benchmark = chapter.imdb_classifier(vocab_size)
     assert layer_kinds(notebook) == layer_kinds(benchmark)
     assert notebook.count_params() == benchmark.count_params()
+    assert same_training(notebook, benchmark)
     with full_settings(part2, chapter.PART2, vocab_size):
         notebook_lstm, notebook_transformer = part2["build_char_lstm"](), part2["build_char_transformer"]()
     for notebook_model, benchmark_model in [(notebook_lstm, chapter.char_lstm(vocab_size)),
                                             (notebook_transformer, chapter.char_transformer(vocab_size))]:
         assert notebook_model.count_params() == benchmark_model.count_params(), notebook_model.name
+        assert same_training(notebook_model, benchmark_model), notebook_model.name
 
 
 @checks("transformer")

@@ -2,9 +2,10 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-IMAGES = Path(__file__).resolve().parent.parent / "images"
+from conftest import PROJECT_DIR
+
+IMAGES = PROJECT_DIR / "images"
 
 
 def test_every_diagram_is_regenerated_identically_by_the_script(tmp_path):
@@ -31,10 +32,12 @@ def test_a_terminal_run_saves_its_figures_and_goes_on_when_it_cannot(tmp_path, m
     monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "cache")
     figures = [plt.figure(), plt.figure()]
     ch16.show_figure(figures[0], "saved")
-    assert (tmp_path / "cache" / "figures" / "saved.png").stat().st_size > 0
+    saved = tmp_path / "cache" / "figures" / "saved.png"
+    assert saved.stat().st_size > 0
+    assert f"(figure saved as {saved.resolve()})" in capsys.readouterr().out  # the real folder, named in full
     (tmp_path / "blocked").write_text("a file where the cache folder should be")
     monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "blocked")
     ch16.show_figure(figures[1], "unsaved")  # a warning, not an error: the run goes on
     warning = capsys.readouterr().err
-    assert "could not save the figure" in warning and "unsaved.png" in warning
+    assert f"could not save the figure {(tmp_path / 'blocked').resolve() / 'figures' / 'unsaved.png'}" in warning
     assert not any(plt.fignum_exists(figure.number) for figure in figures)  # both closed

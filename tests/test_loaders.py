@@ -1,10 +1,13 @@
 """The data loaders: local copies, the download cache, and a clear error for every failure."""
 
+import errno
 import hashlib
 import http.client
+import http.server
 import io
 import os
 import re
+import tarfile
 import threading
 import time
 import urllib.error
@@ -200,6 +203,47 @@ def test_failed_download_is_a_data_error_with_the_hint_and_nothing_cached(tmp_pa
     assert files_in(cache) == []
 
 
+class DripHandler(http.server.BaseHTTPRequestHandler):
+    """Announces 19,000 bytes and sends one every 50 ms: each well within any read timeout."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(ARCHIVE)))
+        self.end_headers()
+        try:
+            for byte in ARCHIVE:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_sending_a_byte_now_and_then_is_given_up_on(tmp_path, monkeypatch):
+    """A server that keeps every read within its timeout but sends almost nothing would keep a
+    download going for ever; below an average rate, after a while, it is a DataError."""
+    monkeypatch.setattr(ch16, "DOWNLOAD_MIN_RATE", (100, 1.0))  # 100 bytes/s after 1 s; the server sends 20
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DripHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        errors = []
+        arguments = dict(cache_dir=tmp_path / "cache", url=f"http://127.0.0.1:{server.server_port}/a.tar.gz",
+                         sha256=hashlib.sha256(ARCHIVE).hexdigest())
+        run = threading.Thread(target=lambda: errors.append(raised(ch16.load_imdb, **arguments)), daemon=True)
+        run.start()
+        run.join(timeout=15)  # the whole body would take 950 s
+        assert errors, "the download is still going"
+        assert isinstance(errors[0], ch16.DataError)
+        assert re.search(f"interrupted after .* bytes.*too slow.*{HINT}", str(errors[0]))
+        assert files_in(tmp_path / "cache") == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_partial_files_of_a_killed_run_are_removed_by_the_next(imdb_archive, tmp_path):
     archive, sha256 = imdb_archive
     cache = tmp_path / "cache"
@@ -283,6 +327,62 @@ def test_cached_archive_of_another_checksum_is_never_extracted(imdb_archive, tmp
         ch16.load_imdb(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz",
                        sha256=sha256)
     assert files_in(cached.parent) == []  # deleted, and neither extracted nor recorded
+
+
+def _not_a_regular_file(path, kind):
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")  # a symlink to a device that never ends
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_archive_that_is_not_a_regular_file_is_named_and_nothing_hangs(tmp_path, kind, no_network):
+    """A named pipe or a device where the archive belongs, in the data folder or in the cache,
+    is a DataError naming it; hashing it would block or never end (the timeout catches a hang)."""
+    local = tmp_path / "local"
+    local.mkdir()
+    _not_a_regular_file(local / "aclImdb_v1.tar.gz", kind)
+    cached = tmp_path / "cache" / "aclImdb_v1.tar.gz"
+    cached.parent.mkdir()
+    _not_a_regular_file(cached, kind)
+    for path, arguments in [(local / "aclImdb_v1.tar.gz", dict(data_dir=local, cache_dir=tmp_path / "cache-local")),
+                            (cached, dict(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz"))]:
+        errors = []
+        # A daemon thread, so that a hang fails the test instead of blocking the test run.
+        run = threading.Thread(target=lambda: errors.append(raised(ch16.load_imdb, **arguments)), daemon=True)
+        run.start()
+        run.join(timeout=20)
+        assert errors, f"load_imdb hangs on {path}"
+        assert isinstance(errors[0], ch16.DataError), errors[0]
+        assert re.search(f"{re.escape(str(path))}.*not a regular file", str(errors[0]))
+
+
+def raised(function, **arguments):
+    """The exception that ``function(**arguments)`` raises (None if it returns)."""
+    try:
+        function(**arguments)
+    except Exception as err:  # noqa: BLE001  (the test looks at it)
+        return err
+
+
+def test_extraction_failing_half_way_leaves_no_folder_and_no_staging(imdb_archive, tmp_path, monkeypatch):
+    """A disk that fills up during extraction: the archive is unpacked into a staging folder that
+    becomes the extracted folder only when complete, so the failure leaves neither behind."""
+    archive, _ = imdb_archive
+    real_extract = tarfile.TarFile.extract
+
+    def extract_then_fill_the_disk(self, member, path="", **options):
+        if member.isfile() and any(Path(path).rglob("*.txt")):  # one review already written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_extract(self, member, path, **options)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", lambda self, path, members, **options: [
+        extract_then_fill_the_disk(self, member, path, **options) for member in members])
+    target = tmp_path / "unpacked"
+    with pytest.raises(ch16.DataError, match="No space left on device"):
+        ch16.safe_extract(archive, target, manual_hint="")
+    assert not target.exists() and not list(tmp_path.glob("*.part"))
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path):

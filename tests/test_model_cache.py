@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import keras
 import numpy as np
@@ -224,6 +226,26 @@ def test_files_are_renamed_into_place_keras_first_then_json(monkeypatch):
     path = ch16.model_path("tiny", KEY)
     assert replaced == [(str(path.parent), str(path)), (str(path.parent), str(path.with_suffix(".json")))]
     assert sorted(p.name for p in path.parent.iterdir()) == [JSON_NAME, KERAS_NAME]
+
+
+def test_a_pair_is_renamed_into_place_while_holding_the_folder_lock(monkeypatch):
+    """Two runs saving the same model must not interleave their renames (A's .keras, B's .keras,
+    B's .json, A's .json would pair A's .json with B's .keras): the renames hold the folder's lock."""
+    folder = ch16.model_path("tiny", KEY).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda source, target: (renamed.append(target), real_replace(source, target)))
+    saving = threading.Thread(target=ch16.load_or_train, args=(tiny_model(), KEY, Trainer()))
+    with ch16.folder_lock(folder):  # another run, between its two renames
+        saving.start()
+        deadline = time.monotonic() + 30
+        while not list(folder.glob(".*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until both files are written under their temporary names
+        time.sleep(0.3)
+        assert saving.is_alive() and renamed == []  # and the run waits for the lock to rename them
+    saving.join(timeout=30)
+    assert not saving.is_alive() and len(renamed) == 2
 
 
 @keras.saving.register_keras_serializable(package="ch16_tests")
@@ -463,3 +485,26 @@ def test_failure_while_saving_is_a_warning_and_leaves_no_temporary_files(cache, 
     [warning] = stderr_lines(capsys)
     assert ch16.display_path(cache / "models") in warning
     assert list((cache / "models").iterdir()) == []
+
+
+def functional_model(wiring="stacked"):
+    """A small functional model with unnamed layers; ``parallel`` wires the same layers otherwise."""
+    inputs = keras.Input((4,))
+    first, second = keras.layers.Dense(3), keras.layers.Dense(3)
+    if wiring == "stacked":
+        outputs = second(first(inputs))
+    else:
+        outputs = keras.layers.Add()([first(inputs), second(inputs)])
+    return keras.Model(inputs, keras.layers.Dense(1)(outputs), name="tiny_functional")
+
+
+def test_architecture_of_a_functional_model_is_the_same_when_it_is_built_again():
+    """Layer names Keras numbers automatically also appear in a functional model's wiring
+    (``keras_history``, input and output layers); a rebuild after other layers were made, as in
+    a rerun of a notebook in the same kernel, must still describe itself the same way."""
+    first = ch16.architecture(functional_model())
+    keras.layers.Dense(2), keras.Input((4,))  # moves Keras's automatic numbering on
+    again = functional_model()
+    assert {layer.name for layer in again.layers}.isdisjoint(layer.name for layer in functional_model().layers)
+    assert ch16.architecture(again) == first
+    assert ch16.architecture(functional_model("parallel")) != first  # the wiring still counts

@@ -32,10 +32,16 @@ def test_chunks_are_consecutive_pieces_of_the_text(part2):
     assert chunks.shape[1] == part2["cfg"].seq_length + 1
 
 
-def test_validation_is_the_last_tenth_of_the_chunks(part2):
-    train, val, chunks = part2["train_chunks"], part2["val_chunks"], part2["chunks"]
-    assert len(val) == len(chunks) // 10
-    np.testing.assert_array_equal(np.concatenate([train, val]), chunks)
+def test_validation_is_the_end_of_the_text_and_a_tenth_of_it(part2):
+    """Decoded, the training chunks are the start of the text and the validation chunks the rest,
+    up to less than one chunk at the very end; validation is a tenth of the chunks, rounded down."""
+    train, val, text, id_to_char = part2["train_chunks"], part2["val_chunks"], part2["text"], part2["id_to_char"]
+    chunk = train.shape[1]
+    decoded_train, decoded_val = ("".join(id_to_char[chunks.ravel()]) for chunks in (train, val))
+    assert decoded_train == text[:len(decoded_train)]
+    assert decoded_val == text[len(decoded_train):len(decoded_train) + len(decoded_val)]
+    assert 0 <= len(text) - len(decoded_train) - len(decoded_val) < chunk
+    assert 10 * len(val) <= len(train) + len(val) < 10 * (len(val) + 1)
 
 
 def test_vocabulary_round_trip(part2):

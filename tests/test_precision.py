@@ -85,6 +85,24 @@ def test_env_flag_rejects_anything_else_naming_the_variable(monkeypatch, value):
         ch16.env_flag("CH16_TEST_FLAG")
 
 
+@pytest.mark.parametrize("value, expected", [("false", False), ("No", False), (0, False), (False, False),
+                                             ("TRUE", True), (1, True), (True, True)])
+def test_injected_yes_no_parameters_are_read_like_the_variables(value, expected, capsys):
+    """papermill passes ``-p QUICK false`` as the string 'false', which Python counts as true:
+    the notebooks' QUICK and RETRAIN go through the same yes/no parsing as the variables."""
+    settings = ch16.choose_settings(value, size=(100, 1))
+    assert settings.size == (1 if expected else 100)
+    assert ch16.yes_no(value, "RETRAIN") is expected
+
+
+@pytest.mark.parametrize("value", ["perhaps", "", 2, None, 0.5])
+def test_injected_yes_no_parameters_reject_anything_else_naming_the_setting(value):
+    with pytest.raises(ch16.SettingError, match="QUICK"):
+        ch16.choose_settings(value, size=(100, 1))
+    with pytest.raises(ch16.SettingError, match="RETRAIN"):
+        ch16.load_or_train(None, "key", train=None, retrain=value)
+
+
 def test_env_choice_accepts_a_listed_value_in_any_case(monkeypatch):
     monkeypatch.setenv("CH16_TEST_CHOICE", "BFloat16")
     assert ch16.env_choice("CH16_TEST_CHOICE", ch16.PRECISIONS, "auto") == "bfloat16"
@@ -125,3 +143,19 @@ def test_env_folder_names_a_path_and_empty_is_none(monkeypatch, tmp_path):
     assert ch16.env_folder("CH16_TEST_FOLDER") is None
     monkeypatch.delenv("CH16_TEST_FOLDER")
     assert ch16.env_folder("CH16_TEST_FOLDER") is None
+
+
+def test_misspelt_or_retired_variables_are_named():
+    environ = {"CH16_QUICK": "1", "CH16_QUIK": "1", "CH16_MIXED_PRECISION": "1", "HOME": "/home/reader"}
+    messages = ch16.unknown_setting_variables(environ)
+    assert len(messages) == 2
+    assert messages[0].startswith("CH16_MIXED_PRECISION is not read") and "replaced by CH16_PRECISION" in messages[0]
+    assert messages[1].startswith("CH16_QUIK is not read") and "CH16_QUICK" in messages[1]
+    assert ch16.unknown_setting_variables({name: "" for name in ch16.SETTING_VARIABLES}) == []
+
+
+def test_the_setup_warns_about_them(monkeypatch, capsys):
+    monkeypatch.setenv("CH16_QUIK", "1")
+    monkeypatch.setattr(ch16, "_install_terminal_errors", lambda: None)
+    ch16.describe_environment()
+    assert "Warning: CH16_QUIK is not read by this chapter" in capsys.readouterr().err
