@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import stat
 import sys
@@ -101,10 +102,10 @@ def env_flag(name, default=False):
 
 
 def yes_no(value, name):
-    """A yes/no setting as a bool: ``True``/``False`` or the integers 1/0, or 1/0, true/false, yes/no or on/off in any
+    """A yes/no setting as a bool: ``True``/``False`` or the numbers 1/0, or 1/0, true/false, yes/no or on/off in any
     case as a string (as an environment variable or a papermill parameter gives it); anything
     else is a ``SettingError`` naming the setting."""
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, float, np.number)) and value in (0, 1)):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE:
         return True
@@ -223,8 +224,9 @@ def architecture(model):
     except AttributeError:  # not a Keras 3 layer
         every_layer = [model, *model.layers]
     # A functional model's configuration names its layers again where it wires them together
-    # (``keras_history``, ``input_layers``, ``output_layers``): every layer name, wherever it
-    # appears, becomes its kind and its rank among the model's layers of that kind.
+    # (``keras_history``, ``input_layers``, ``output_layers``): in those places and as a
+    # ``name``, a layer's name becomes its kind and its rank among the model's layers of that
+    # kind. Other strings (an activation called "softmax", say) are left alone.
     kinds, renamed = collections.Counter(), {}
     for layer in every_layer:
         if layer.name not in renamed:
@@ -232,13 +234,22 @@ def architecture(model):
             renamed[layer.name] = f"{kind}#{kinds[kind]}"
             kinds[kind] += 1
 
-    def strip(value, key=None):
-        if isinstance(value, str):
-            if value in renamed:
-                return renamed[value]
-            return re.sub(r"_\d+$", "", value) if key == "name" else value
+    def layer_name(name):
+        return renamed.get(name, re.sub(r"_\d+$", "", name))
+
+    def reference(value):  # [layer name, node index, tensor index], or a list of them
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+            return [layer_name(value[0]), *value[1:]]
+        if isinstance(value, (list, tuple)):
+            return [reference(item) for item in value]
+        return value
+
+    def strip(value):
         if isinstance(value, dict):
-            return {name: strip(item, name) for name, item in value.items()}
+            return {key: (layer_name(item) if key == "name" and isinstance(item, str) else
+                          reference(item) if key in ("keras_history", "input_layers", "output_layers") else
+                          strip(item))
+                    for key, item in value.items()}
         if isinstance(value, (list, tuple)):
             return [strip(item) for item in value]
         return value
@@ -505,16 +516,19 @@ def display_path(path):
 # Downloads
 # --------------------------------------------------------------------------
 
+class NotARegularFileError(OSError):
+    """A path where a regular file belongs names a folder, a named pipe, a device or a socket."""
+
+
 def sha256_of(path):
-    """The SHA-256 of the regular file ``path``; an ``OSError`` for anything else (a named pipe or
-    a device would never end), opened without blocking so that a named pipe cannot hang it."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
+    """The SHA-256 of the regular file ``path``; a ``NotARegularFileError`` for anything else (a
+    named pipe or a device would never end), checked before it is opened and again after."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotARegularFileError(errno.EINVAL, "not a regular file", str(path))
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # replaced in between
         os.close(descriptor)
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
+        raise NotARegularFileError(errno.EINVAL, "not a regular file", str(path))
     with open(descriptor, "rb") as f:
         digest = hashlib.sha256()
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -530,7 +544,7 @@ def _usable_cache(folder):
         yield
     except OSError as err:
         where = Path(err.filename) if err.filename else Path(folder)
-        in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.EINVAL)
+        in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST) or isinstance(err, NotARegularFileError)
         advice = ("Remove that path, or set CH16_CACHE_DIR to another folder." if in_the_way else
                   "Check that folder (space, permissions), or set CH16_CACHE_DIR to another folder.")
         raise DataError(f"The data cache cannot be used: {display_path(where)}: {err.strerror or err}. "
@@ -539,10 +553,19 @@ def _usable_cache(folder):
 
 @contextlib.contextmanager
 def folder_lock(folder):
-    """Hold an exclusive lock on ``folder`` (shared with other processes and threads)."""
-    fd = os.open(folder, os.O_RDONLY)
+    """Hold an exclusive lock on ``folder`` (shared with other processes and threads). Where the
+    folder cannot be opened for reading or its file system has no locks, go on without one."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as error:
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -582,7 +605,7 @@ def _content_length(response, url, manual_hint):
     return int(value)
 
 
-DOWNLOAD_MIN_RATE = (1_000, 120)  # bytes per second, on average, after this many seconds
+DOWNLOAD_MIN_RATE = (1_000, 120)  # bytes per second, on average over any this many seconds
 
 
 def download(url, destination, sha256=None, manual_hint=""):
@@ -606,15 +629,20 @@ def download(url, destination, sha256=None, manual_hint=""):
                     # read1 returns what has arrived, so that a server sending a byte now and then
                     # (each in time for the 60 s timeout) is caught by the rate check below.
                     read = response.read1 if isinstance(response, http.client.HTTPResponse) else response.read
-                    start = time.monotonic()
+                    rate, window = DOWNLOAD_MIN_RATE
+                    progress = collections.deque([(time.monotonic(), 0)])  # (time, bytes received)
                     for block in iter(lambda: read(1 << 20), b""):
                         out.write(block)
                         digest.update(block)
                         received += len(block)
-                        seconds = time.monotonic() - start
-                        if seconds > DOWNLOAD_MIN_RATE[1] and received < DOWNLOAD_MIN_RATE[0] * seconds:
-                            raise TimeoutError(f"too slow: {received:,} bytes in {seconds:.0f} s, less than "
-                                               f"{DOWNLOAD_MIN_RATE[0]:,} bytes per second")
+                        now = time.monotonic()
+                        while len(progress) > 1 and progress[1][0] <= now - window:
+                            progress.popleft()  # keep one point at least `window` seconds old
+                        progress.append((now, received))
+                        since, then = progress[0]
+                        if now - since >= window and received - then < rate * (now - since):
+                            raise TimeoutError(f"too slow: {received - then:,} bytes in the last {now - since:.0f} s, "
+                                               f"less than {rate:,} bytes per second")
                         if total and 20 * received // total != shown:
                             shown = 20 * received // total
                             print(f"\r  [{'#' * shown:.<20}] {100 * received // total:3d}% of "
@@ -1245,7 +1273,7 @@ def benchmark_header(argv):
         gpus.append(f"{details.get('device_name', gpu.name)} (compute capability {capability})")
     for label, value in [
         ("Date (UTC)", f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"),
-        ("Command", " ".join(["python -m benchmarks." + Path(argv[0]).stem, *arguments])),
+        ("Command", shlex.join(["python", "-m", "benchmarks." + Path(argv[0]).stem, *arguments])),
         ("CPU", f"{cpu_model()} ({platform.machine()}, {os.cpu_count()} cores)"),
         ("bfloat16 flags", bf16_flags),
         ("GPUs", "; ".join(gpus) or "none"),
@@ -1254,3 +1282,5 @@ def benchmark_header(argv):
     ]:
         print(f"{label + ':':<16}{value}")
     print(flush=True)
+    for message in unknown_setting_variables():
+        _warn(message)

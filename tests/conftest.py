@@ -61,6 +61,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
     for item in session.items:
         run = _checks_a_benchmark_run(item)
         if run is None or run in BENCHMARK_RUNS:

@@ -225,7 +225,9 @@ class DripHandler(http.server.BaseHTTPRequestHandler):
 def test_a_server_sending_a_byte_now_and_then_is_given_up_on(tmp_path, monkeypatch):
     """A server that keeps every read within its timeout but sends almost nothing would keep a
     download going for ever; below an average rate, after a while, it is a DataError."""
-    monkeypatch.setattr(ch16, "DOWNLOAD_MIN_RATE", (100, 1.0))  # 100 bytes/s after 1 s; the server sends 20
+    monkeypatch.setattr(ch16, "DOWNLOAD_MIN_RATE", (100, 1.0))  # 100 bytes/s over any second; the server sends 20
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)  # straight to the local server
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DripHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

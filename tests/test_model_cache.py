@@ -240,8 +240,9 @@ def test_a_pair_is_renamed_into_place_while_holding_the_folder_lock(monkeypatch)
     with ch16.folder_lock(folder):  # another run, between its two renames
         saving.start()
         deadline = time.monotonic() + 30
-        while not list(folder.glob(".*.json")) and time.monotonic() < deadline:
-            time.sleep(0.05)  # until both files are written under their temporary names
+        while not list(folder.glob(".*.json")):  # until both files are written under their temporary names
+            assert time.monotonic() < deadline, "the model was not trained and written within 30 s"
+            time.sleep(0.05)
         time.sleep(0.3)
         assert saving.is_alive() and renamed == []  # and the run waits for the lock to rename them
     saving.join(timeout=30)
@@ -508,3 +509,18 @@ def test_architecture_of_a_functional_model_is_the_same_when_it_is_built_again()
     assert {layer.name for layer in again.layers}.isdisjoint(layer.name for layer in functional_model().layers)
     assert ch16.architecture(again) == first
     assert ch16.architecture(functional_model("parallel")) != first  # the wiring still counts
+
+
+def attention_model():
+    """Unnamed layers, among them MultiHeadAttention (which makes a layer named "softmax" inside)
+    and a dense layer whose activation is the string "softmax"."""
+    inputs = keras.Input((3, 4))
+    attended = keras.layers.MultiHeadAttention(2, key_dim=2)(inputs, inputs)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(attended))
+
+
+def test_architecture_leaves_strings_that_are_not_layer_references_alone():
+    first = ch16.architecture(attention_model())
+    keras.layers.Softmax(), keras.layers.Dense(1)  # moves Keras's automatic numbering on
+    assert ch16.architecture(attention_model()) == first
+    assert '"activation": "softmax"' in json.dumps(first)

@@ -56,3 +56,14 @@ def test_the_seed_quoted_as_this_run_gave_this_runs_test_accuracies():
     unmatched = {model: accuracy for model, accuracy in seed_1.items()  # the model's row ends with it
                  if not re.search(rf"^{model} .* {re.escape(accuracy)} *$", outputs, re.MULTILINE)}
     assert unmatched == {}, "seed 1's test accuracies differ from part 1's committed run"
+
+
+def test_every_printout_the_readme_links_to_is_committed():
+    readme = (ch16.PROJECT_DIR / "README.md").read_text()
+    linked = re.findall(r"\]\((benchmarks/results/[^)]+)\)", readme)
+    assert len(linked) >= 5
+    assert [path for path in linked if not (ch16.PROJECT_DIR / path).is_file()] == []
+    # and every benchmark under benchmarks/ has its row with a printout
+    for script in (ch16.PROJECT_DIR / "benchmarks").glob("*.py"):
+        if f"python -m benchmarks.{script.stem}`" in readme:
+            assert f"benchmarks/results/{script.stem}.txt" in readme, script.stem
