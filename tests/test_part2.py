@@ -244,3 +244,14 @@ def test_every_lstm_layer_of_part2_is_cudnn_eligible(part2):
     assert len(lstm_layers) == 2  # the character LSTM and its step model's copy
     for layer in lstm_layers:
         assert_cudnn_eligible(layer)
+
+
+def test_each_character_model_is_keyed_on_its_own_settings_only(part2):
+    """Changing the Transformer's heads must not retrain the LSTM (a 63-minute training), nor the
+    LSTM's units the Transformer: each model's key holds its own settings and the shared ones."""
+    lstm, transformer = set(part2["lstm_settings"]), set(part2["transformer_settings"])
+    shared = {"text_chars", "seq_length", "batch_size", "learning_rate", "max_epochs"}
+    assert shared <= lstm & transformer
+    assert {"embed_dim", "lstm_units"} <= lstm and not lstm & {"model_dim", "num_heads", "num_blocks", "dropout"}
+    assert {"model_dim", "num_heads", "num_blocks", "dropout"} <= transformer
+    assert not transformer & {"embed_dim", "lstm_units"}
