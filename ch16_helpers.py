@@ -102,15 +102,14 @@ def env_flag(name, default=False):
 
 
 def yes_no(value, name):
-    """A yes/no setting as a bool: ``True``/``False`` or the numbers 1/0, or 1/0, true/false, yes/no or on/off in any
-    case as a string (as an environment variable or a papermill parameter gives it); anything
-    else is a ``SettingError`` naming the setting."""
+    """A yes/no setting as a bool: ``True``/``False`` or the numbers 1/0, or as a string (as an
+    environment variable or a papermill parameter gives it) 1/0, true/false, yes/no or on/off in
+    any case; anything else is a ``SettingError`` naming the setting."""
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, float, np.number)) and value in (0, 1)):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE:
-        return True
-    if isinstance(value, str) and value.strip().lower() in _FALSE:
-        return False
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
     raise SettingError(f"{name}={value!r} is not a yes/no value: use 1/0, true/false, "
                        "yes/no or on/off (or leave it unset).")
 
@@ -552,9 +551,10 @@ def _usable_cache(folder):
 
 
 @contextlib.contextmanager
-def folder_lock(folder):
-    """Hold an exclusive lock on ``folder`` (shared with other processes and threads). Where the
-    folder cannot be opened for reading or its file system has no locks, go on without one."""
+def folder_lock(folder, waiting=None):
+    """Hold an exclusive lock on ``folder`` (shared with other processes and threads), printing
+    ``waiting`` first if another holds it. Where the folder cannot be opened for reading or its
+    file system has no locks, go on without one."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -562,6 +562,10 @@ def folder_lock(folder):
         return
     try:
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                print(waiting)
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as error:
             if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
@@ -578,21 +582,13 @@ def _cache_lock(folder):
     lock, so the partial files of a live download are never removed."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"Waiting for another process that is filling {display_path(folder)} ...")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with folder_lock(folder, waiting=f"Waiting for another process that is filling {display_path(folder)} ..."):
         for leftover in folder.glob("*.part"):
             if leftover.is_dir():
                 shutil.rmtree(leftover)
             else:
                 leftover.unlink()
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _content_length(response, url, manual_hint):

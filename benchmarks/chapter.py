@@ -113,11 +113,24 @@ def imdb_classifier(vocab_size, mask_zero=True, jit_compile="auto"):
     return model
 
 
-def char_batches(chunks):
-    """The notebook's training batches of (40 ids, next 40 ids), reshuffled every epoch."""
+def novel_chunks(ids):
+    """The notebook's chunks of 41 character ids: the training chunks, and the last tenth of them
+    (the end of the novel) for validation."""
+    chunk_length = PART2.seq_length + 1
+    n_chunks = len(ids) // chunk_length
+    n_val_chunks = n_chunks // 10
+    if n_val_chunks == 0:
+        raise ch16.DataError(f"{len(ids):,} characters make no validation chunk")
+    chunks = ids[:n_chunks * chunk_length].reshape(n_chunks, chunk_length)
+    return chunks[:-n_val_chunks], chunks[-n_val_chunks:]
+
+
+def char_batches(chunks, batch_size=PART2.batch_size, shuffle=True):
+    """The notebook's batches of (40 ids, next 40 ids), reshuffled every epoch when ``shuffle``."""
     dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).cache()
-    dataset = dataset.shuffle(len(chunks), seed=SEED, reshuffle_each_iteration=True)
-    return dataset.batch(PART2.batch_size)
+    if shuffle:
+        dataset = dataset.shuffle(len(chunks), seed=SEED, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size)
 
 
 def char_lstm(vocab_size):

@@ -25,7 +25,8 @@ import keras
 import tensorflow as tf
 
 import ch16_helpers as ch16
-from benchmarks.chapter import PART2, SEED, add_data_arguments, char_batches, char_lstm, no_autotune, novel_ids
+from benchmarks.chapter import (PART2, SEED, add_data_arguments, char_batches, char_lstm, no_autotune, novel_chunks,
+                                novel_ids)
 
 SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, PART2.batch_size
 
@@ -38,10 +39,8 @@ def book_pipeline(train_encoded):
     return chunks.map(split_input_target).shuffle(10_000, seed=SEED).batch(BATCH_SIZE, drop_remainder=True)
 
 
-def chapter_pipeline(train_encoded):
-    n_chunks = len(train_encoded) // (SEQ_LENGTH + 1)
-    chunks = train_encoded[:n_chunks * (SEQ_LENGTH + 1)].reshape(n_chunks, SEQ_LENGTH + 1)
-    return no_autotune(char_batches(chunks))
+def chapter_pipeline(train_chunks):
+    return no_autotune(char_batches(train_chunks))
 
 
 def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
@@ -67,14 +66,14 @@ def main():
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
 
     encoded, vocab_size = novel_ids(args.data_dir, args.min_text_chars)
-    n_chunks = len(encoded) // (SEQ_LENGTH + 1)
-    train_encoded = encoded[:(n_chunks - n_chunks // 10) * (SEQ_LENGTH + 1)]
-    steps_per_epoch = -(-(n_chunks - n_chunks // 10) // BATCH_SIZE)
+    train_chunks, _ = novel_chunks(encoded)
+    train_encoded = train_chunks.ravel()
+    steps_per_epoch = -(-len(train_chunks) // BATCH_SIZE)
     print(f"{len(train_encoded):,} training characters", flush=True)
 
     book = measure("book", book_pipeline(train_encoded), vocab_size, args.steps, args.warmup,
                    steps_per_epoch)
-    ours = measure("ours", chapter_pipeline(train_encoded), vocab_size, args.steps, args.warmup,
+    ours = measure("ours", chapter_pipeline(train_chunks), vocab_size, args.steps, args.warmup,
                    steps_per_epoch)
     print(f"\nours costs {ours / book:.2f}x the book's pipeline per epoch")
 

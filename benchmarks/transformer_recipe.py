@@ -31,10 +31,10 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import ch16_helpers as ch16
-from benchmarks.chapter import PART2, SEED, add_data_arguments, char_transformer, no_autotune, novel_ids
+from benchmarks.chapter import (SEED, add_data_arguments, char_batches, char_transformer, no_autotune, novel_chunks,
+                                novel_ids)
 
 
 class WarmUp(keras.optimizers.schedules.LearningRateSchedule):
@@ -60,13 +60,6 @@ VARIANTS = {
 }
 
 
-def batches(chunks, batch_size, shuffle):
-    dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(chunks), seed=SEED, reshuffle_each_iteration=True)
-    return no_autotune(dataset.batch(batch_size))
-
-
 def train_variant(name, train_chunks, val_chunks, vocab_size, epochs):
     pre_norm, batch_size, peak, warm_up = VARIANTS[name]
     steps_per_epoch = -(-len(train_chunks) // batch_size)
@@ -77,8 +70,8 @@ def train_variant(name, train_chunks, val_chunks, vocab_size, epochs):
           f"Adam {'warm-up to ' if warm_up else 'at '}{peak:g}, {model.count_params():,} parameters",
           flush=True)
     val_losses, seconds = [], []
-    train_batches = batches(train_chunks, batch_size, shuffle=True)  # a new order every epoch
-    val_batches = batches(val_chunks, 256, shuffle=False)
+    train_batches = no_autotune(char_batches(train_chunks, batch_size))  # a new order every epoch
+    val_batches = no_autotune(char_batches(val_chunks, 256, shuffle=False))
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         history = model.fit(train_batches, epochs=epoch,
@@ -103,13 +96,7 @@ def main():
     print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
 
     ids, vocab_size = novel_ids(args.data_dir, args.min_text_chars)
-    chunk_length = PART2.seq_length + 1
-    n_chunks = len(ids) // chunk_length
-    n_val_chunks = n_chunks // 10
-    if n_val_chunks == 0:
-        raise ch16.DataError(f"{len(ids):,} characters make no validation chunk")
-    chunks = ids[:n_chunks * chunk_length].reshape(n_chunks, chunk_length)
-    train_chunks, val_chunks = chunks[:-n_val_chunks], chunks[-n_val_chunks:]
+    train_chunks, val_chunks = novel_chunks(ids)
     print(f"{len(train_chunks):,} training and {len(val_chunks):,} validation chunks, "
           f"{vocab_size} characters", flush=True)
 

@@ -231,15 +231,11 @@ def test_a_server_sending_a_byte_now_and_then_is_given_up_on(tmp_path, monkeypat
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DripHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        errors = []
-        arguments = dict(cache_dir=tmp_path / "cache", url=f"http://127.0.0.1:{server.server_port}/a.tar.gz",
-                         sha256=hashlib.sha256(ARCHIVE).hexdigest())
-        run = threading.Thread(target=lambda: errors.append(raised(ch16.load_imdb, **arguments)), daemon=True)
-        run.start()
-        run.join(timeout=15)  # the whole body would take 950 s
-        assert errors, "the download is still going"
-        assert isinstance(errors[0], ch16.DataError)
-        assert re.search(f"interrupted after .* bytes.*too slow.*{HINT}", str(errors[0]))
+        error = raised_within(15, ch16.load_imdb, cache_dir=tmp_path / "cache",  # the whole body would take 950 s
+                              url=f"http://127.0.0.1:{server.server_port}/a.tar.gz",
+                              sha256=hashlib.sha256(ARCHIVE).hexdigest())
+        assert isinstance(error, ch16.DataError)
+        assert re.search(f"interrupted after .* bytes.*too slow.*{HINT}", str(error))
         assert files_in(tmp_path / "cache") == []
     finally:
         server.shutdown()
@@ -350,22 +346,28 @@ def test_archive_that_is_not_a_regular_file_is_named_and_nothing_hangs(tmp_path,
     _not_a_regular_file(cached, kind)
     for path, arguments in [(local / "aclImdb_v1.tar.gz", dict(data_dir=local, cache_dir=tmp_path / "cache-local")),
                             (cached, dict(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz"))]:
-        errors = []
-        # A daemon thread, so that a hang fails the test instead of blocking the test run.
-        run = threading.Thread(target=lambda: errors.append(raised(ch16.load_imdb, **arguments)), daemon=True)
-        run.start()
-        run.join(timeout=20)
-        assert errors, f"load_imdb hangs on {path}"
-        assert isinstance(errors[0], ch16.DataError), errors[0]
-        assert re.search(f"{re.escape(str(path))}.*not a regular file", str(errors[0]))
+        error = raised_within(20, ch16.load_imdb, **arguments)
+        assert isinstance(error, ch16.DataError), error
+        assert re.search(f"{re.escape(str(path))}.*not a regular file", str(error))
 
 
-def raised(function, **arguments):
-    """The exception that ``function(**arguments)`` raises (None if it returns)."""
-    try:
-        function(**arguments)
-    except Exception as err:  # noqa: BLE001  (the test looks at it)
-        return err
+def raised_within(seconds, function, **arguments):
+    """The exception that ``function(**arguments)`` raises (None if it returns), run in a daemon
+    thread so that a hang fails the test after ``seconds`` instead of blocking the test run."""
+    outcome = []
+
+    def run():
+        try:
+            function(**arguments)
+            outcome.append(None)
+        except Exception as err:  # noqa: BLE001  (the test looks at it)
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    assert outcome, f"{function.__name__} still runs after {seconds} s"
+    return outcome[0]
 
 
 def test_extraction_failing_half_way_leaves_no_folder_and_no_staging(imdb_archive, tmp_path, monkeypatch):

@@ -146,7 +146,7 @@ def test_env_folder_names_a_path_and_empty_is_none(monkeypatch, tmp_path):
 
 
 def test_misspelt_or_retired_variables_are_named():
-    environ = {"CH16_QUICK": "1", "CH16_QUIK": "1", "CH16_MIXED_PRECISION": "1", "HOME": "/home/reader"}
+    environ = {"CH16_QUICK": "1", "CH16_QUIK": "1", "CH16_MIXED_PRECISION": "1", "LANG": "C.UTF-8"}
     messages = ch16.unknown_setting_variables(environ)
     assert len(messages) == 2
     assert messages[0].startswith("CH16_MIXED_PRECISION is not read") and "replaced by CH16_PRECISION" in messages[0]
