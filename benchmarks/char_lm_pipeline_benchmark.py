@@ -1,14 +1,15 @@
 """The original book's character-level input pipeline against this chapter's, side by side.
 
-Both train the chapter's model, Embedding(vocab, 256) -> LSTM(512, return_sequences=True)
--> Dense(vocab), for the same number of steps on the same 90% of the chunks of
+Both train the chapter's model (ch16.part2.build_char_lstm: Embedding(vocab, 256) ->
+LSTM(512, return_sequences=True) -> Dense(vocab), float32), for the same number of steps on the same 90% of the chunks of
 *The Mysterious Island*, on the same machine:
 
 * book: the encoded text as a dataset of single characters, batched into chunks of 41,
   each split into input and target by a mapped function, shuffled with a buffer of 10,000
-  and batched by 64 (no cache, no prefetch; autotuning off here too, see benchmarks.chapter.no_autotune);
+  and batched by 64 (no cache, no prefetch; autotuning off here too, see ch16.autotune_off);
 * ours: the chunks cut with one NumPy reshape, sliced into (input, target) pairs, cached,
-  reshuffled each epoch, batched by 64 and prefetched, autotuning off (ch16_part2.ipynb).
+  reshuffled each epoch, batched by 64 and prefetched, autotuning off (ch16.part2.make_batches,
+  as in ch16_part2.ipynb, here at the book's batch size).
 
 The model's arithmetic dominates, so both should cost about the same per epoch; the script
 prints seconds per step and per epoch for each, and their ratio. Takes about 2 minutes on a
@@ -24,11 +25,11 @@ import time
 import keras
 import tensorflow as tf
 
-import ch16_helpers as ch16
-from benchmarks.chapter import (PART2, SEED, add_data_arguments, char_batches, char_lstm, no_autotune, novel_chunks,
-                                novel_ids)
+import ch16
+from benchmarks.common import DEFAULT_STRATEGY, PART2, SEED, add_data_arguments, describe, header, novel
+from ch16 import part2
 
-SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, PART2.batch_size
+SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, 64  # the book's batch size
 
 
 def book_pipeline(train_encoded):
@@ -40,13 +41,13 @@ def book_pipeline(train_encoded):
 
 
 def chapter_pipeline(train_chunks):
-    return no_autotune(char_batches(train_chunks))
+    return part2.make_batches(train_chunks, BATCH_SIZE, seed=SEED)
 
 
 def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
     keras.utils.set_random_seed(SEED)
-    model = char_lstm(vocab_size)
-    stream = no_autotune(dataset.repeat(), prefetch=None)  # no autotune stalls in the timing
+    model = part2.build_char_lstm(vocab_size, PART2, DEFAULT_STRATEGY, "float32", 1e-3)
+    stream = ch16.autotune_off(dataset.repeat())
     model.fit(stream, steps_per_epoch=warmup, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0)
@@ -62,11 +63,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     add_data_arguments(parser, novel=True)
     args = parser.parse_args()
-    ch16.benchmark_header(sys.argv)
-    print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
+    header(sys.argv)
+    describe(__doc__)
 
-    encoded, vocab_size = novel_ids(args.data_dir, args.min_text_chars)
-    train_chunks, _ = novel_chunks(encoded)
+    encoded, vocab_size = novel(args.data_dir, args.min_text_chars)
+    train_chunks, _ = part2.make_chunks(encoded, SEQ_LENGTH)
     train_encoded = train_chunks.ravel()
     steps_per_epoch = -(-len(train_chunks) // BATCH_SIZE)
     print(f"{len(train_encoded):,} training characters", flush=True)

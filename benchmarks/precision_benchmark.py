@@ -1,12 +1,13 @@
 """Training steps of the chapter's three models in float32 against reduced precision.
 
-The models, as the chapter builds them (benchmarks/chapter.py), each under a Keras dtype
-policy (``ch16.dtype_policy``), with float32 logits:
+The models, built by the chapter's own functions (ch16.part1, ch16.part2), each under a Keras
+dtype policy (``ch16.dtype_policy``):
 
 * imdb: the IMDb classifier, Embedding(10,000, 32, mask) -> Bidirectional(LSTM(64)) ->
-  Dense(64, relu) -> Dense(1), on the chapter's length-bucketed batches of up to 128 reviews;
-* char_lstm: Embedding(vocab, 256) -> LSTM(512, return_sequences=True) -> Dense(vocab),
-  on batches of 64 chunks of 40 characters;
+  Dense(64, relu) -> Dense(1), with dropout, on the chapter's length-bucketed batches of up to
+  128 reviews;
+* char_lstm: Embedding(vocab, 256) -> LSTM(512, return_sequences=True) -> Dense(vocab, float32),
+  on the chapter's batches of chunks of 40 characters;
 * transformer: token and learnt position embeddings of width 256, 2 post-norm blocks of
   keras.layers.MultiHeadAttention (4 heads, causal mask, dropout 0.1, feed-forward 1,024),
   Dense(vocab), on the same batches.
@@ -27,18 +28,16 @@ the time of a step does not depend on the ids. Takes 5 to 8 minutes on a 2-core 
 """
 
 import argparse
-import functools
 import itertools
 import sys
 
 import keras
 import numpy as np
 
-import ch16_helpers as ch16
-from benchmarks.chapter import (PART1, PART2, SEED, adapted_vectorizer, add_data_arguments, bucketed_batches,
-                                char_batches, char_lstm, char_transformer, encoded_reviews, imdb_classifier,
-                                imdb_reviews, novel_ids)
-from benchmarks.timing import TimedTraining, alternate
+import ch16
+from benchmarks.common import (DEFAULT_STRATEGY, PART1, PART2, SEED, TimedTraining, add_data_arguments, alternate,
+                               describe, header, imdb_reviews, novel)
+from ch16 import part1, part2
 
 MODELS = ("imdb", "char_lstm", "transformer")
 RANDOM_TEXT_CHUNKS, RANDOM_TEXT_VOCAB = 2_000, 80  # about the novel's number of distinct characters
@@ -47,17 +46,19 @@ RANDOM_TEXT_CHUNKS, RANDOM_TEXT_VOCAB = 2_000, 80  # about the novel's number of
 def imdb_setup(data_dir):
     """The IMDb batches and a function that builds the classifier for them."""
     (texts, labels), _ = imdb_reviews(data_dir)
-    vectorizer = adapted_vectorizer(texts)
-    batches = bucketed_batches(encoded_reviews(vectorizer, texts, labels))
+    vectorizer = part1.adapted_vectorizer(texts, PART1.max_tokens)
+    batches = part1.make_batches(part1.encode(vectorizer, texts, labels), PART1.batch_size, DEFAULT_STRATEGY, seed=SEED)
     print(f"imdb: {len(texts):,} training reviews, bucketed batches of up to {PART1.batch_size}", flush=True)
-    return batches, lambda: imdb_classifier(vectorizer.vocabulary_size())
+    return batches, lambda policy: part1.build_classifier(
+        keras.layers.Bidirectional(keras.layers.LSTM(PART1.rnn_units)), "bilstm", vectorizer.vocabulary_size(),
+        PART1, DEFAULT_STRATEGY)
 
 
 def character_chunks(data_dir, min_text_chars):
     """Chunks of seq_length + 1 character ids, and the vocabulary size."""
     chunk_length = PART2.seq_length + 1
     if data_dir:
-        ids, vocab_size = novel_ids(data_dir, min_text_chars)
+        ids, vocab_size = novel(data_dir, min_text_chars)
         n_chunks = len(ids) // chunk_length
         print(f"char models: The Mysterious Island, {n_chunks:,} chunks, {vocab_size} characters",
               flush=True)
@@ -76,8 +77,8 @@ def main():
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time")
     add_data_arguments(parser, novel=True)
     args = parser.parse_args()
-    ch16.benchmark_header(sys.argv)
-    print(__doc__.rsplit("\n\n", 1)[0] + "\n")  # what is compared (the docstring without its usage line)
+    header(sys.argv)
+    describe(__doc__)
 
     chosen, reason = ch16.choose_precision("auto", ch16.gpu_capabilities(), ch16.cpu_flags())
     print(f"Precision the chapter chooses here: {chosen}: {reason}")
@@ -92,9 +93,15 @@ def main():
         setups["imdb"] = imdb_setup(args.data_dir)
     if {"char_lstm", "transformer"} & set(args.models):
         chunks, vocab_size = character_chunks(args.data_dir, args.min_text_chars)
-        for name, build in (("char_lstm", char_lstm), ("transformer", char_transformer)):
+        batches = part2.make_batches(chunks, PART2.batch_size, seed=SEED)
+        builders = {
+            "char_lstm": lambda policy: part2.build_char_lstm(vocab_size, PART2, DEFAULT_STRATEGY, policy,
+                                                              PART2.learning_rate),
+            "transformer": lambda policy: part2.build_char_transformer(vocab_size, PART2, DEFAULT_STRATEGY,
+                                                                       PART2.learning_rate)}
+        for name, build in builders.items():
             if name in args.models:
-                setups[name] = (char_batches(chunks), functools.partial(build, vocab_size))
+                setups[name] = (batches, build)
 
     results = {}
     for name, (batches, build) in setups.items():
@@ -103,7 +110,7 @@ def main():
         for policy in ("float32", compared):
             keras.utils.set_random_seed(SEED)
             with ch16.dtype_policy(policy):
-                model = build()
+                model = build(policy)
             trainers.append(TimedTraining(f"{name}, {policy}", model, itertools.cycle(fixed_batches), args.warmup))
         print(f"\n{name}: {args.steps} timed steps per precision, in alternating rounds ({args.rounds})",
               flush=True)

@@ -1,4 +1,4 @@
-"""The diagrams in images/ are exactly what images/make_figures.py draws; figures of terminal runs."""
+"""The diagrams in images/ are exactly what images/make_figures.py draws; figures of terminal runs (ch16.plots)."""
 
 import subprocess
 import sys
@@ -26,17 +26,17 @@ def test_every_diagram_is_shown_in_a_notebook():
 def test_a_terminal_run_saves_its_figures_and_goes_on_when_it_cannot(tmp_path, monkeypatch, capsys):
     import matplotlib.pyplot as plt
 
-    import ch16_helpers as ch16
+    import ch16
 
     assert not ch16.in_notebook()  # pytest is not a Jupyter kernel, whatever plugins it imported
-    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "cache"))
     figures = [plt.figure(), plt.figure()]
     ch16.show_figure(figures[0], "saved")
     saved = tmp_path / "cache" / "figures" / "saved.png"
     assert saved.stat().st_size > 0
     assert f"(figure saved as {saved.resolve()})" in capsys.readouterr().out  # the real folder, named in full
     (tmp_path / "blocked").write_text("a file where the cache folder should be")
-    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "blocked")
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "blocked"))
     ch16.show_figure(figures[1], "unsaved")  # a warning, not an error: the run goes on
     warning = capsys.readouterr().err
     assert f"could not save the figure {(tmp_path / 'blocked').resolve() / 'figures' / 'unsaved.png'}" in warning

@@ -15,9 +15,20 @@ import pytest
 import tensorflow as tf
 from conftest import PROJECT_DIR
 
-import ch16_helpers as ch16
+import ch16
+from ch16 import model_cache
+from ch16.files import display_path, folder_lock
+from ch16.model_cache import architecture, load_trained, model_path, save_trained
 
-KEY = ch16.model_key("tiny", {"units": 2, "epochs": 1}, ["<pad>", "a", "b"], {"rows": 8})
+
+def key_of(name="tiny", settings=None, vocabulary=("<pad>", "a", "b"), data=None, code=()):
+    """The key of a model named ``name`` of the tests' one architecture."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, dtype="float32")], name=name)
+    return model_cache.model_key(model, settings or {"units": 2, "epochs": 1}, code=code, vocabulary=vocabulary,
+                                 data=data if data is not None else {"rows": 8})
+
+
+KEY = key_of()
 ROWS = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
 KERAS_NAME, JSON_NAME = f"tiny-{KEY}.keras", f"tiny-{KEY}.json"  # the files of the model saved with KEY
 LABELS = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
@@ -25,8 +36,8 @@ LABELS = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path, monkeypatch):
-    """Every test has its own empty cache folder."""
-    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "cache")
+    """Every test has its own empty cache folder (CH16_CACHE_DIR is read at every use)."""
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
@@ -56,7 +67,7 @@ def fill(model, value):
 
 def save_filled(value):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="tiny")
-    assert ch16.save_trained(model, fill(model, value), KEY)
+    assert save_trained(model, fill(model, value), KEY)
 
 
 def denied(*args):
@@ -74,8 +85,7 @@ def test_key_is_a_short_hex_digest():
 
 
 def test_key_ignores_the_order_of_settings():
-    assert (ch16.model_key("m", {"a": 1, "b": 2}, "xyz", 0)
-            == ch16.model_key("m", {"b": 2, "a": 1}, "xyz", 0))
+    assert key_of(settings={"a": 1, "b": 2}) == key_of(settings={"b": 2, "a": 1})
 
 
 @pytest.mark.parametrize("changed", [
@@ -85,38 +95,44 @@ def test_key_ignores_the_order_of_settings():
     dict(data={"rows": 9}),
 ])
 def test_key_changes_with_the_name_settings_vocabulary_or_data(changed):
-    parts = dict(name="tiny", settings={"units": 2, "epochs": 1}, vocabulary=["<pad>", "a", "b"],
-                 data={"rows": 8})
-    assert ch16.model_key(**{**parts, **changed}) != KEY
+    assert key_of(**changed) != KEY
 
 
 def test_key_depends_on_the_whole_vocabulary():
     words = [f"word{i}" for i in range(10_000)]
-    assert (ch16.model_key("m", {}, words, 0)
-            != ch16.model_key("m", {}, words[:-1] + ["another"], 0))
+    assert key_of(vocabulary=words) != key_of(vocabulary=words[:-1] + ["another"])
 
 
 def test_key_hashes_numpy_data_and_bytes_by_content():
     data = np.arange(1000, dtype="int32")
     changed = data.copy()
     changed[-1] = -1
-    assert ch16.model_key("m", {}, "ab", data) == ch16.model_key("m", {}, "ab", data.copy())
-    assert ch16.model_key("m", {}, "ab", data) != ch16.model_key("m", {}, "ab", changed)
-    assert ch16.model_key("m", {}, "ab", b"text") != ch16.model_key("m", {}, "ab", b"texT")
+    assert key_of(data=data) == key_of(data=data.copy())
+    assert key_of(data=data) != key_of(data=changed)
+    assert key_of(data=b"text") != key_of(data=b"texT")
 
 
 def test_key_of_a_character_string_equals_that_of_its_list_of_characters():
-    assert ch16.model_key("m", {}, "abc", 0) == ch16.model_key("m", {}, np.array(list("abc")), 0)
+    assert key_of(vocabulary="abc") == key_of(vocabulary=np.array(list("abc")))
 
 
 def test_key_rejects_settings_that_are_not_json():
     with pytest.raises(TypeError, match="not JSON-able"):
-        ch16.model_key("m", {"layer": keras.layers.Dense(2)}, "ab", 0)
+        key_of(settings={"layer": keras.layers.Dense(2)})
+
+
+def test_key_covers_the_code_it_is_given():
+    def recipe(model):
+        return model.fit(epochs=1)
+
+    def other_recipe(model):
+        return model.fit(epochs=2)
+
+    assert key_of(code=[recipe]) != key_of(code=[other_recipe]) and key_of(code=[recipe]) != KEY
 
 
 def test_key_is_the_same_in_another_process():
-    code = ("import ch16_helpers as ch16; "
-            "print(ch16.model_key('tiny', {'units': 2, 'epochs': 1}, ['<pad>', 'a', 'b'], {'rows': 8}))")
+    code = ("import sys; sys.path.insert(0, 'tests'); import test_model_cache as t; print(t.key_of())")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True,
                             env={**os.environ, "PYTHONHASHSEED": "123"}, timeout=120, check=True)
     assert result.stdout.strip() == KEY
@@ -136,7 +152,7 @@ def test_trained_model_is_saved_and_reused_without_retraining(capsys):
 
 def test_saved_model_with_another_key_is_retrained_silently(capsys):
     ch16.load_or_train(tiny_model(), KEY, Trainer())
-    other_vocabulary = ch16.model_key("tiny", {"units": 2, "epochs": 1}, ["<pad>", "a", "c"], {"rows": 8})
+    other_vocabulary = key_of(vocabulary=["<pad>", "a", "c"])
     trainer = Trainer()
     ch16.load_or_train(tiny_model(), other_vocabulary, trainer)
     assert trainer.calls == 1
@@ -146,7 +162,7 @@ def test_saved_model_with_another_key_is_retrained_silently(capsys):
 def test_a_model_trained_with_another_key_does_not_replace_the_saved_one():
     """A quick-mode run or another seed must not overwrite the model of a long full run."""
     trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    other_key = ch16.model_key("tiny", {"units": 2, "epochs": 1, "quick": True}, ["<pad>", "a", "b"], {"rows": 8})
+    other_key = key_of(settings={"units": 2, "epochs": 1, "quick": True})
     ch16.load_or_train(tiny_model(), other_key, Trainer())
     trainer = Trainer()
     loaded, _ = ch16.load_or_train(tiny_model(), KEY, trainer)
@@ -167,17 +183,17 @@ def test_key_covers_the_code_of_custom_layers():
     for offset in ("1.0", "2.0"):
         exec(compile(source.replace("OFFSET", offset), f"<layer {offset}>", "exec"), namespace)
         models.append(keras.Sequential([keras.Input((4,)), namespace["Shift"]()], name="tiny"))
-    first, second = (ch16.architecture(model) for model in models)
+    first, second = (architecture(model) for model in models)
     assert first != second
-    assert ch16.architecture(models[0]) == first  # and it is stable
+    assert architecture(models[0]) == first  # and it is stable
     # A class whose source Python can find (this file's Scale) is described by that source.
-    assert "return inputs * self.factor" in json.dumps(ch16.architecture(tiny_model(hidden=[Scale(3.0)])))
+    assert "return inputs * self.factor" in json.dumps(architecture(tiny_model(hidden=[Scale(3.0)])))
 
 
 def test_key_covers_the_optimizer():
     clipped = tiny_model()
     clipped.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
-    assert ch16.architecture(clipped) != ch16.architecture(tiny_model())
+    assert architecture(clipped) != architecture(tiny_model())
 
 
 def test_missing_entry_is_trained_silently(capsys):
@@ -207,7 +223,7 @@ def test_history_is_returned_as_lists_of_floats(as_dict):
 
 def test_json_holds_the_key_the_history_and_the_checksum_of_its_keras():
     _, history = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = ch16.model_path("tiny", KEY)
+    path = model_path("tiny", KEY)
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["key"] == KEY and meta["history"] == history
     assert meta["keras_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -223,7 +239,7 @@ def test_files_are_renamed_into_place_keras_first_then_json(monkeypatch):
 
     monkeypatch.setattr(os, "replace", recording_replace)
     ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = ch16.model_path("tiny", KEY)
+    path = model_path("tiny", KEY)
     assert replaced == [(str(path.parent), str(path)), (str(path.parent), str(path.with_suffix(".json")))]
     assert sorted(p.name for p in path.parent.iterdir()) == [JSON_NAME, KERAS_NAME]
 
@@ -231,13 +247,13 @@ def test_files_are_renamed_into_place_keras_first_then_json(monkeypatch):
 def test_a_pair_is_renamed_into_place_while_holding_the_folder_lock(monkeypatch):
     """Two runs saving the same model must not interleave their renames (A's .keras, B's .keras,
     B's .json, A's .json would pair A's .json with B's .keras): the renames hold the folder's lock."""
-    folder = ch16.model_path("tiny", KEY).parent
+    folder = model_path("tiny", KEY).parent
     folder.mkdir(parents=True, exist_ok=True)
     renamed = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda source, target: (renamed.append(target), real_replace(source, target)))
     saving = threading.Thread(target=ch16.load_or_train, args=(tiny_model(), KEY, Trainer()))
-    with ch16.folder_lock(folder):  # another run, between its two renames
+    with folder_lock(folder):  # another run, between its two renames
         saving.start()
         deadline = time.monotonic() + 30
         while not list(folder.glob(".*.json")):  # until both files are written under their temporary names
@@ -355,7 +371,7 @@ def _random_keras_with_a_matching_checksum(path):
 ])
 def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, damage, damaged_file):
     save_filled(1.0)
-    damage(ch16.model_path("tiny", KEY))
+    damage(model_path("tiny", KEY))
     trainer = Trainer()
     _, history = ch16.load_or_train(tiny_model(), KEY, trainer)
     assert trainer.calls == 1 and set(history) == {"loss"}
@@ -365,7 +381,7 @@ def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, da
 
 def test_damaged_entry_is_replaced_by_the_retrained_model(capsys):
     save_filled(1.0)
-    _truncate(ch16.model_path("tiny", KEY))
+    _truncate(model_path("tiny", KEY))
     trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
     capsys.readouterr()
     loaded, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
@@ -375,7 +391,7 @@ def test_damaged_entry_is_replaced_by_the_retrained_model(capsys):
 
 def test_damaged_entry_in_a_cache_that_cannot_be_repaired_warns_on_every_run(capsys, monkeypatch):
     save_filled(1.0)
-    _random_bytes(ch16.model_path("tiny", KEY))
+    _random_bytes(model_path("tiny", KEY))
     monkeypatch.setattr(os, "replace", denied)
     for _ in range(2):
         trainer = Trainer()
@@ -397,28 +413,28 @@ def test_run_killed_between_the_two_renames_never_pairs_a_model_with_another_his
     with pytest.raises(KeyboardInterrupt):
         save_filled(2.0)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert ch16.load_trained("tiny", KEY) is None
+    assert load_trained("tiny", KEY) is None
     assert KERAS_NAME in capsys.readouterr().err
 
 
 def test_keras_replaced_between_reading_the_json_and_the_keras_loads_a_matching_pair(
         cache, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(ch16, "CACHE_DIR", tmp_path / "newer")
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "newer"))
     save_filled(2.0)
-    newer = ch16.model_path("tiny", KEY)
-    monkeypatch.setattr(ch16, "CACHE_DIR", cache)
+    newer = model_path("tiny", KEY)
+    monkeypatch.setenv("CH16_CACHE_DIR", str(cache))
     save_filled(1.0)
-    path = ch16.model_path("tiny", KEY)
-    real_read_bytes = type(path).read_bytes
+    path = model_path("tiny", KEY)
+    real_read = model_cache.read_regular_file
 
-    def save_finishes_while_reading(self):
-        if self == path and newer.exists():  # another process renames its new pair into place
+    def save_finishes_while_reading(file, *args, **kwargs):
+        if file == path and newer.exists():  # another process renames its new pair into place
             os.replace(newer, path)
             os.replace(newer.with_suffix(".json"), path.with_suffix(".json"))
-        return real_read_bytes(self)
+        return real_read(file, *args, **kwargs)
 
-    monkeypatch.setattr(type(path), "read_bytes", save_finishes_while_reading)
-    model, history = ch16.load_trained("tiny", KEY)
+    monkeypatch.setattr(model_cache, "read_regular_file", save_finishes_while_reading)
+    model, history = load_trained("tiny", KEY)
     assert history == {"loss": [2.0]}
     assert all(np.all(w == 2.0) for w in model.get_weights())
     assert stderr_lines(capsys) == []
@@ -427,12 +443,13 @@ def test_keras_replaced_between_reading_the_json_and_the_keras_loads_a_matching_
 WORKER = textwrap.dedent("""
     import sys, time
     import keras, numpy as np
-    import ch16_helpers as ch16
+    import ch16
+    from ch16.settings import cache_dir
 
     rng = np.random.default_rng(int(sys.argv[1]))
-    key = ch16.model_key("tiny", {}, "ab", 0)
-    (ch16.CACHE_DIR / f"ready-{sys.argv[1]}").touch()
-    while len(list(ch16.CACHE_DIR.glob("ready-*"))) < 2:  # start the loops together
+    key = "k" * 16
+    (cache_dir() / f"ready-{sys.argv[1]}").touch()
+    while len(list(cache_dir().glob("ready-*"))) < 2:  # start the loops together
         time.sleep(0.05)
     for run in range(12):
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="tiny")
@@ -474,7 +491,7 @@ def test_unwritable_cache_warns_before_training_and_returns_the_trained_model(ca
     returned, history = ch16.load_or_train(model, KEY, train)
     assert returned is model and len(history["loss"]) == 1
     [warning] = [line for line in warned_before_training[0].splitlines() if line.strip()]
-    assert ch16.display_path(cache / "models") in warning and "will not be saved" in warning
+    assert display_path(cache / "models") in warning and "will not be saved" in warning
     assert stderr_lines(capsys) == []
 
 
@@ -484,7 +501,7 @@ def test_failure_while_saving_is_a_warning_and_leaves_no_temporary_files(cache, 
     returned, history = ch16.load_or_train(model, KEY, Trainer())
     assert returned is model and len(history["loss"]) == 1
     [warning] = stderr_lines(capsys)
-    assert ch16.display_path(cache / "models") in warning
+    assert display_path(cache / "models") in warning
     assert list((cache / "models").iterdir()) == []
 
 
@@ -503,12 +520,12 @@ def test_architecture_of_a_functional_model_is_the_same_when_it_is_built_again()
     """Layer names Keras numbers automatically also appear in a functional model's wiring
     (``keras_history``, input and output layers); a rebuild after other layers were made, as in
     a rerun of a notebook in the same kernel, must still describe itself the same way."""
-    first = ch16.architecture(functional_model())
+    first = architecture(functional_model())
     keras.layers.Dense(2), keras.Input((4,))  # moves Keras's automatic numbering on
     again = functional_model()
     assert {layer.name for layer in again.layers}.isdisjoint(layer.name for layer in functional_model().layers)
-    assert ch16.architecture(again) == first
-    assert ch16.architecture(functional_model("parallel")) != first  # the wiring still counts
+    assert architecture(again) == first
+    assert architecture(functional_model("parallel")) != first  # the wiring still counts
 
 
 def attention_model():
@@ -520,7 +537,62 @@ def attention_model():
 
 
 def test_architecture_leaves_strings_that_are_not_layer_references_alone():
-    first = ch16.architecture(attention_model())
+    first = architecture(attention_model())
     keras.layers.Softmax(), keras.layers.Dense(1)  # moves Keras's automatic numbering on
-    assert ch16.architecture(attention_model()) == first
+    assert architecture(attention_model()) == first
     assert '"activation": "softmax"' in json.dumps(first)
+
+
+def _fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _link_to_a_device(path):
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("make", [_fifo, _link_to_a_device])
+@pytest.mark.parametrize("suffix", [".keras", ".json"])
+def test_a_cache_entry_that_is_not_a_regular_file_is_refused_without_hanging(capsys, make, suffix):
+    """A named pipe would block the run, a link to /dev/zero would read until memory runs out."""
+    from data_helpers import raised_within
+
+    save_filled(1.0)
+    make(model_path("tiny", KEY).with_suffix(suffix))
+    trainer = Trainer()
+    assert raised_within(30, ch16.load_or_train, tiny_model(), KEY, trainer) is None
+    assert trainer.calls == 1
+    assert any("not a regular file" in line and f"tiny-{KEY}{suffix}" in line for line in stderr_lines(capsys))
+
+
+def test_a_cache_file_larger_than_allowed_is_refused(capsys, monkeypatch):
+    save_filled(1.0)
+    monkeypatch.setattr(model_cache, "MAX_MODEL_BYTES", 100)
+    trainer = Trainer()
+    ch16.load_or_train(tiny_model(), KEY, trainer)
+    assert trainer.calls == 1 and any("larger than the 100 bytes allowed" in line for line in stderr_lines(capsys))
+
+
+def test_temporary_files_of_a_killed_save_are_removed_and_others_kept(cache):
+    """Saves killed half-way leave hidden temporary files; the next save removes this chapter's own
+    (their process has ended, or they are over a day old), never a file of another name or of a
+    save still running."""
+    folder = cache / "models"
+    folder.mkdir(parents=True)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    leftovers = [folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-0a1b2c3d.keras",
+                 folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-0a1b2c3d.json"]
+    old_but_alive = folder / f".tiny-{KEY}.ch16-partial-{os.getpid()}-deadbeef.keras"
+    running = folder / f".tiny-{KEY}.ch16-partial-{os.getpid()}-01234567.keras"
+    theirs = [folder / "notes.keras", folder / ".hidden.json", folder / f".tiny.ch16-partial-{dead_pid}-xyz.keras"]
+    for path in [*leftovers, old_but_alive, running, *theirs]:
+        path.write_text("left over")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_but_alive, (two_days_ago, two_days_ago))
+    save_filled(1.0)
+    remaining = {path.name for path in folder.iterdir()}
+    assert not remaining & {path.name for path in [*leftovers, old_but_alive]}
+    assert {running.name, *(path.name for path in theirs)} <= remaining

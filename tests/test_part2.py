@@ -1,145 +1,266 @@
-"""Part 2, its notebook executed in quick mode on the synthetic novel; attention checked against Keras."""
+"""The lesson's code of part 2 (ch16.part2, generated from the notebook): the character models, the
+samplers, the context measurements and attention, on a small synthetic novel."""
+
+import time
+from types import SimpleNamespace
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import assert_cudnn_eligible, committed_printouts
+
+import ch16
+from ch16 import part2
+from ch16.model_cache import load_trained, save_trained
+from conftest import assert_cudnn_eligible
+import synthetic
+
+DEFAULT = tf.distribute.get_strategy()
+QUICK = SimpleNamespace(**{name: quick for name, (_, quick) in part2.SETTINGS.items()})
 
 
-def test_checked_cells_print_what_they_printed_in_the_committed_run(part2_run):
-    """The cells marked NBVAL_CHECK_OUTPUT compute the same on any data and in quick mode."""
-    committed = committed_printouts("ch16_part2.ipynb")
-    assert len(committed) >= 4
-    assert {index: part2_run[1][index] for index in committed} == committed
+@pytest.fixture(scope="module")
+def novel():
+    text = synthetic.novel_body(n_sentences=600)
+    id_to_char = np.array(sorted(set(text)))
+    char_to_id = {char: i for i, char in enumerate(id_to_char)}
+    ids = np.array([char_to_id[char] for char in text], dtype=np.int32)
+    train_chunks, val_chunks = part2.make_chunks(ids, 40)
+    return SimpleNamespace(text=text, id_to_char=id_to_char, char_to_id=char_to_id, ids=ids,
+                           train_chunks=train_chunks, val_chunks=val_chunks, vocab_size=len(id_to_char))
 
 
-def test_notebook_runs_to_the_end_in_quick_mode(part2):
-    assert set(part2["comparison"].index) == {"LSTM", "Transformer"}
+@pytest.fixture(scope="module")
+def lstm(novel):
+    """A small character LSTM trained a few epochs on the synthetic novel (float32)."""
+    keras.utils.set_random_seed(0)
+    model = part2.build_char_lstm(novel.vocab_size, QUICK, DEFAULT, "float32", 1e-2)
+    model.fit(part2.make_batches(novel.train_chunks, 32, seed=0), epochs=4, verbose=0)
+    return model
 
 
-# ---- Character-level language model ---------------------------------------------------------
-
-def test_chunks_split_into_input_and_target_shifted_by_one(part2):
-    inputs, targets = next(iter(part2["train_ds"]))
-    assert inputs.shape[1] == targets.shape[1] == part2["cfg"].seq_length
-    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+def small_transformer(vocab_size, num_blocks=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    cfg = SimpleNamespace(**{**vars(QUICK), "num_blocks": num_blocks})
+    return part2.build_char_transformer(vocab_size, cfg, DEFAULT, 1e-3)
 
 
-def test_chunks_are_consecutive_pieces_of_the_text(part2):
-    chunks, text_encoded = part2["chunks"], part2["text_encoded"]
-    np.testing.assert_array_equal(chunks.ravel(), text_encoded[:chunks.size])
-    assert chunks.shape[1] == part2["cfg"].seq_length + 1
+# ---- Data ---------------------------------------------------------------------------------
 
-
-def test_validation_is_the_end_of_the_text_and_a_tenth_of_it(part2):
-    """Decoded, the training chunks are the start of the text and the validation chunks the rest,
-    up to less than one chunk at the very end; validation is a tenth of the chunks, rounded down."""
-    train, val, text, id_to_char = part2["train_chunks"], part2["val_chunks"], part2["text"], part2["id_to_char"]
-    chunk = train.shape[1]
-    decoded_train, decoded_val = ("".join(id_to_char[chunks.ravel()]) for chunks in (train, val))
-    assert decoded_train == text[:len(decoded_train)]
-    assert decoded_val == text[len(decoded_train):len(decoded_train) + len(decoded_val)]
-    assert 0 <= len(text) - len(decoded_train) - len(decoded_val) < chunk
+def test_chunks_are_consecutive_pieces_and_validation_is_the_end_and_a_tenth(novel):
+    train, val = novel.train_chunks, novel.val_chunks
+    assert train.shape[1] == val.shape[1] == 41
+    np.testing.assert_array_equal(np.concatenate([train.ravel(), val.ravel()]), novel.ids[:train.size + val.size])
+    assert 0 <= len(novel.ids) - train.size - val.size < 41
     assert 10 * len(val) <= len(train) + len(val) < 10 * (len(val) + 1)
 
 
-def test_vocabulary_round_trip(part2):
-    text, char_to_id, id_to_char = part2["text"], part2["char_to_id"], part2["id_to_char"]
-    ids = [char_to_id[c] for c in text[:500]]
-    assert "".join(id_to_char[ids]) == text[:500]
+def test_a_text_too_short_for_a_validation_chunk_is_refused():
+    with pytest.raises(ch16.DataError, match="make no validation chunk: the text needs at least 410 characters"):
+        part2.make_chunks(np.arange(400), 40)
 
 
-def test_lstm_loss_decreases_on_the_synthetic_text(part2):
+def test_batches_pair_each_input_with_the_next_characters(novel):
+    inputs, targets = next(iter(part2.make_batches(novel.train_chunks, 16, seed=0)))
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    rows = {tuple(chunk) for chunk in novel.train_chunks}
+    assert all(tuple(np.append(i, t[-1])) in rows for i, t in zip(inputs.numpy(), targets.numpy()))
+
+
+def test_training_batches_are_reshuffled_every_epoch_and_evaluation_batches_are_not(novel):
+    def first_column(batches):
+        return np.concatenate([inputs.numpy()[:, 0] for inputs, _ in batches]).tolist()
+
+    train = part2.make_batches(novel.train_chunks, 16, seed=0)
+    assert first_column(train) != first_column(train)
+    assert sorted(first_column(train)) == sorted(novel.train_chunks[:, 0].tolist())
+    val = part2.make_batches(novel.val_chunks, 16)
+    assert first_column(val) == first_column(val) == novel.val_chunks[:, 0].tolist()
+
+
+# ---- The recipe ---------------------------------------------------------------------------
+
+def test_the_learning_rate_warms_up_linearly_then_decays_along_a_cosine_to_zero():
+    cfg = SimpleNamespace(learning_rate=2e-3, warmup_epochs=0.5, max_epochs=4)
+    schedule = part2.learning_rate_schedule(cfg, steps_per_epoch=10)
+    rates = np.array([float(schedule(step)) for step in range(41)])
+    np.testing.assert_allclose(rates[:6], 2e-3 * np.arange(6) / 5, atol=1e-9)  # warm-up over 5 steps
+    decay = np.arange(5, 41) - 5
+    np.testing.assert_allclose(rates[5:], 1e-3 * (1 + np.cos(np.pi * decay / 35)), atol=1e-9)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_character_lstm_learns_the_synthetic_text(novel):
     keras.utils.set_random_seed(0)
-    model = part2["build_char_lstm"]()
-    history = model.fit(part2["train_ds"], validation_data=part2["val_ds"], epochs=25, verbose=0)
+    cfg = SimpleNamespace(**{**vars(QUICK), "learning_rate": 1e-2, "warmup_epochs": 0.5, "max_epochs": 6})
+    steps = -(-len(novel.train_chunks) // 32)
+    model = part2.build_char_lstm(novel.vocab_size, cfg, DEFAULT, "float32", part2.learning_rate_schedule(cfg, steps))
+    history = part2.train(model, part2.make_batches(novel.train_chunks, 32, seed=0),
+                          part2.make_batches(novel.val_chunks, 32), cfg.max_epochs)
     losses = history.history["val_loss"]
-    assert all(later < earlier for earlier, later in zip(losses[::5], losses[5::5])), losses
-    assert losses[-1] < 0.7 * np.log(part2["vocab_size"]), "no better than guessing uniformly"
+    assert losses[-1] < 0.5 * np.log(novel.vocab_size), losses  # far better than guessing uniformly
+    assert losses[-1] < losses[0], losses
 
 
-def test_carried_state_and_window_give_the_same_distribution(part2):
-    model, step_model = part2["char_lstm"], part2["make_step_model"](part2["char_lstm"])
-    ids = tf.constant([part2["text_encoded"][123:123 + 25]])
-    h = c = tf.zeros((1, part2["cfg"].lstm_units))
+def test_every_lstm_layer_is_cudnn_eligible(lstm):
+    layers = [layer for model in (lstm, part2.make_step_model(lstm)) for layer in model.layers
+              if isinstance(layer, keras.layers.LSTM)]
+    assert len(layers) == 2
+    for layer in layers:
+        assert_cudnn_eligible(layer)
+
+
+def test_the_model_key_changes_with_everything_that_determines_the_weights(novel, lstm):
+    parts = dict(model=lstm, cfg=QUICK, seed=1, vocabulary=list(novel.id_to_char), text_ids=novel.ids,
+                 precision="float32")
+    key = part2.model_key(**parts)
+    changed_text = novel.ids.copy()
+    changed_text[-1] = (changed_text[-1] + 1) % novel.vocab_size
+    for changed in [dict(seed=2), dict(precision="mixed_bfloat16"), dict(text_ids=changed_text),
+                    dict(vocabulary=list(novel.id_to_char[::-1])),
+                    dict(cfg=SimpleNamespace(**{**vars(QUICK), "batch_size": 32}))]:
+        assert part2.model_key(**{**parts, **changed}) != key, changed
+
+
+# ---- Generation ---------------------------------------------------------------------------
+
+def test_the_step_model_carrying_its_state_predicts_what_the_model_predicts_from_the_whole_context(novel, lstm):
+    step_model = part2.make_step_model(lstm)
+    ids = tf.constant([novel.ids[123:123 + 25]])
+    h = c = tf.zeros((1, QUICK.lstm_units))
     for t in range(ids.shape[1]):
         step_logits, h, c = step_model([ids[:, t:t + 1], h, c])
-        np.testing.assert_allclose(tf.nn.softmax(model(ids[:, :t + 1])[:, -1]),
+        np.testing.assert_allclose(tf.nn.softmax(lstm(ids[:, :t + 1])[:, -1]),
                                    tf.nn.softmax(step_logits[:, -1]), atol=1e-5)
 
 
-def test_seeded_generation_is_reproducible(part2):
-    sample = part2["sample"]
-    assert sample("The", length=30, seed=7) == sample("The", length=30, seed=7)
-    assert sample("The", length=30, seed=7) != sample("The", length=30, seed=8)
+def reference_sample(model, id_to_char, prompt, length, scale_factor, seed, window=None):
+    """Each character drawn from the model run on everything so far (or its last ``window``
+    characters), with the draws of ``sample``: stateless, seeded with [seed, step]."""
+    char_to_id = {char: i for i, char in enumerate(id_to_char)}
+    ids = [char_to_id[char] for char in prompt]
+    for i in range(length):
+        context = ids if window is None else ids[-window:]
+        logits = model(tf.constant([context]))[:, -1]
+        ids.append(int(tf.random.stateless_categorical(logits * scale_factor, 1, seed=[seed, i], dtype=tf.int32)[0, 0]))
+    return "".join(id_to_char[ids])
 
 
-def test_generation_keeps_the_prompt_and_adds_length_characters(part2):
-    passages = part2["sample"](["The", "Pencroft"], length=25)
+@pytest.mark.parametrize("scale_factor", [1.0, 2.0, 0.5])
+def test_the_carried_state_sampler_draws_from_the_models_prediction_given_everything_before(novel, lstm,
+                                                                                          scale_factor):
+    """A sampler that resets its state, or does not feed back the character it drew, or divides the
+    logits by the scale factor, draws other characters than this reference."""
+    step_model = part2.make_step_model(lstm)
+    generated = part2.sample(step_model, novel.id_to_char, "The sailor", length=30, scale_factor=scale_factor, seed=4)
+    assert generated == reference_sample(lstm, novel.id_to_char, "The sailor", 30, scale_factor, 4)
+
+
+def test_the_window_sampler_draws_from_the_model_run_on_the_last_window(novel):
+    model = small_transformer(novel.vocab_size)
+    generated = part2.sample_window(model, novel.id_to_char, "Pencroft found the", 40, length=30, seed=5, window=8)
+    assert generated == reference_sample(model, novel.id_to_char, "Pencroft found the", 30, 1.0, 5, window=8)
+
+
+def test_seeded_generation_is_reproducible_and_keeps_the_prompt(novel, lstm):
+    step_model = part2.make_step_model(lstm)
+    sample = lambda *args, **kwargs: part2.sample(step_model, novel.id_to_char, *args, **kwargs)
+    assert sample("The", length=30, seed=7) == sample("The", length=30, seed=7) != sample("The", length=30, seed=8)
+    passages = sample(["The", "Pencroft"], length=25)
     assert [p[:len(q)] for p, q in zip(passages, ["The", "Pencroft"])] == ["The", "Pencroft"]
-    assert [len(p) for p in passages] == [len("The") + 25, len("Pencroft") + 25]
-    assert set("".join(passages)) <= set(part2["char_to_id"])
+    assert [len(p) for p in passages] == [3 + 25, 8 + 25]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"prompts": "The ☂ island"}, r"not in the vocabulary: \['☂'\]"),
-    ({"prompts": ""}, "prompt is empty"),
-    ({"prompts": []}, "no prompts"),
-    ({"prompts": "The", "length": 0}, "length must be a whole number"),
-    ({"prompts": "The", "length": -5}, "length must be a whole number"),
-    ({"prompts": "The", "length": 2.5}, "length must be a whole number"),
-    ({"prompts": "The", "length": True}, "length must be a whole number"),
-    ({"prompts": "The", "length": 10**9}, "length must be a whole number of characters from 1 to"),
-    ({"prompts": "The", "scale_factor": 0.0}, "scale_factor must be a number above 0"),
-    ({"prompts": "The", "scale_factor": -1.0}, "scale_factor must be a number above 0"),
-    ({"prompts": "The", "scale_factor": float("inf")}, "scale_factor must be a number above 0"),
-    ({"prompts": "The", "scale_factor": float("nan")}, "scale_factor must be a number above 0"),
-    ({"prompts": "The", "scale_factor": "2"}, "scale_factor must be a number above 0"),
-    ({"prompts": "The", "scale_factor": 1e30}, "scale_factor must be a number above 0 and at most"),
-    ({"prompts": "The", "seed": -1}, "seed must be a whole number"),
-    ({"prompts": "The", "seed": 2**31}, "seed must be a whole number"),
-    ({"prompts": "The", "seed": 1.5}, "seed must be a whole number"),
+def test_a_long_prompt_is_read_in_one_compiled_call(novel, lstm):
+    step_model = part2.make_step_model(lstm)
+    prompt = (novel.text * 4)[:16_000]
+    part2.sample(step_model, novel.id_to_char, prompt[:100], length=2)  # compiles
+    start = time.perf_counter()
+    assert part2.sample(step_model, novel.id_to_char, prompt, length=5).startswith(prompt)
+    assert time.perf_counter() - start < 20
+
+
+@pytest.mark.parametrize("prompt, error, message", [
+    ("The ☂ island", ValueError, r"not in the vocabulary: \['☂'\]"),
+    (b"The", TypeError, "not bytes"), ("", ValueError, "prompt is empty"), ([], ValueError, "no prompts"),
 ])
-def test_bad_generation_arguments_get_clear_errors(part2, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        part2["sample"](**kwargs)
+def test_bad_prompts_get_clear_errors(novel, lstm, prompt, error, message):
+    with pytest.raises(error, match=message):
+        part2.sample(part2.make_step_model(lstm), novel.id_to_char, prompt)
 
 
-def test_numpy_integers_are_accepted_as_length_and_seed(part2):
-    sample = part2["sample"]
-    assert sample("The", length=np.int64(12), seed=np.int32(3)) == sample("The", length=12, seed=3)
-
-
-def test_window_sampler_rejects_unknown_characters_too(part2):
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        part2["sample_window"](part2["window_predictor"](part2["char_lstm"]), "☂", length=3)
-
-
-@pytest.mark.parametrize("window", [0, -3, 41, 2.0])
-def test_window_beyond_the_trained_context_is_refused(part2, window):
-    predict_next = part2["window_predictor"](part2["char_transformer"])
+@pytest.mark.parametrize("window", [0, 41, 2.0])
+def test_a_window_beyond_the_trained_context_is_refused(novel, window):
     with pytest.raises(ValueError, match="window must be a whole number from 1 to 40"):
-        part2["sample_window"](predict_next, "The", length=3, window=window)
+        part2.sample_window(small_transformer(novel.vocab_size), novel.id_to_char, "The", 40, length=3, window=window)
 
 
-def test_a_long_prompt_is_read_in_one_call_of_the_step_model(part2, monkeypatch):
-    calls = []
-    step_model = part2["step_model"]
-    original_call = type(step_model).__call__
+# ---- Measurements -------------------------------------------------------------------------
 
-    def counting_call(self, *args, **kwargs):
-        if self is step_model:
-            calls.append(1)
-        return original_call(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(step_model), "__call__", counting_call)
-    prompt = (part2["text"] * 3)[:2000]
-    assert part2["sample"](prompt, length=5).startswith(prompt)
-    assert len(calls) == 1  # the generation loop itself runs as a compiled graph
+def test_losses_by_position_average_to_the_validation_loss(novel, lstm):
+    losses = part2.position_losses(lstm, novel.val_chunks)
+    assert losses.shape == (len(novel.val_chunks), 40)
+    assert losses.mean() == pytest.approx(lstm.evaluate(part2.make_batches(novel.val_chunks, 32), verbose=0), abs=1e-4)
+    chunk = novel.val_chunks[3]
+    probabilities = tf.nn.softmax(lstm(chunk[None, :-1])[0]).numpy()
+    np.testing.assert_allclose(losses[3], -np.log(probabilities[np.arange(40), chunk[1:]]), rtol=1e-4)
 
 
-# ---- Attention --------------------------------------------------------------------------
+def test_the_loss_with_a_context_of_n_reads_the_n_characters_just_before(novel, lstm):
+    positions = np.array([50, 77, 300])
+    losses = part2.losses_with_context(lstm, novel.ids, positions, 12)
+    for position, loss in zip(positions, losses):
+        probabilities = tf.nn.softmax(lstm(novel.ids[None, position - 12:position])[0, -1]).numpy()
+        assert loss == pytest.approx(-np.log(probabilities[novel.ids[position]]), rel=1e-4)
+
+
+def test_mean_and_error():
+    values = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    mean, error = part2.mean_and_error(values)
+    np.testing.assert_allclose(mean, [3.0, 6.0])
+    np.testing.assert_allclose(error, [2.0 / np.sqrt(3), 4.0 / np.sqrt(3)])
+
+
+# ---- Reduced precision --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bfloat16_lstm(novel):
+    keras.utils.set_random_seed(0)
+    model = part2.build_char_lstm(novel.vocab_size, QUICK, DEFAULT, "mixed_bfloat16", 1e-2)
+    history = model.fit(part2.make_batches(novel.train_chunks, 32, seed=0),
+                        validation_data=part2.make_batches(novel.val_chunks, 32), epochs=3, verbose=0)
+    return model, history.history["val_loss"]
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_keeps_float32_logits_and_learns(novel, bfloat16_lstm):
+    model, losses = bfloat16_lstm
+    assert model.get_layer("lstm").dtype_policy.compute_dtype == "bfloat16"
+    assert model(tf.constant([novel.ids[:40]])).dtype == tf.float32
+    assert losses[-1] < losses[0] < np.log(novel.vocab_size), losses
+    assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
+
+
+def test_a_bfloat16_step_model_agrees_with_the_model_within_bfloat16_precision(novel, bfloat16_lstm):
+    model, _ = bfloat16_lstm
+    step_model = part2.make_step_model(model)
+    ids = tf.constant([novel.ids[200:240]])
+    h = c = tf.zeros((1, QUICK.lstm_units))
+    for t in range(ids.shape[1]):
+        step_logits, h, c = step_model([ids[:, t:t + 1], h, c])
+        np.testing.assert_allclose(tf.nn.softmax(model(ids[:, :t + 1])[:, -1]),
+                                   tf.nn.softmax(step_logits[:, -1]), atol=1e-2)
+
+
+def test_a_saved_bfloat16_model_reloads_with_its_policy(novel, bfloat16_lstm, cache):
+    model, _ = bfloat16_lstm
+    save_trained(model, {"loss": [1.0], "val_loss": [1.0]}, "k" * 16)
+    loaded, _ = load_trained(model.name, "k" * 16)
+    assert loaded.get_layer("lstm").dtype_policy.name == "mixed_bfloat16"
+    ids = tf.constant([novel.ids[:40]])
+    np.testing.assert_allclose(loaded(ids), model(ids), atol=1e-6)
+
+
+# ---- Attention and the Transformer --------------------------------------------------------
 
 def keras_mha_and_weights(num_heads, key_dim, d_model, seed):
     layer = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=key_dim)
@@ -149,11 +270,9 @@ def keras_mha_and_weights(num_heads, key_dim, d_model, seed):
     return layer, layer.get_weights()
 
 
-@pytest.mark.parametrize("batch, length, num_heads, key_dim", [
-    (1, 1, 1, 2), (2, 5, 2, 4), (3, 7, 4, 3), (4, 12, 8, 8),
-])
+@pytest.mark.parametrize("batch, length, num_heads, key_dim", [(1, 1, 1, 2), (2, 5, 2, 4), (3, 7, 4, 3), (4, 12, 8, 8)])
 @pytest.mark.parametrize("mask", ["none", "causal", "padding"])
-def test_scratch_attention_equals_keras(part2, batch, length, num_heads, key_dim, mask):
+def test_scratch_attention_equals_keras(batch, length, num_heads, key_dim, mask):
     d_model = 6
     layer, weights = keras_mha_and_weights(num_heads, key_dim, d_model, seed=length)
     x = np.random.default_rng(batch).normal(size=(batch, length, d_model)).astype(np.float32)
@@ -166,92 +285,88 @@ def test_scratch_attention_equals_keras(part2, batch, length, num_heads, key_dim
         ours_mask = np.repeat((np.arange(length)[None] < lengths[:, None])[:, None], length, axis=1)
         kwargs = {"attention_mask": ours_mask}
     expected, expected_scores = layer(x, x, return_attention_scores=True, **kwargs)
-    ours, ours_scores = part2["multi_head_attention"](x, x, weights, ours_mask)
+    ours, ours_scores = part2.multi_head_attention(x, x, weights, ours_mask)
     np.testing.assert_allclose(ours, expected, atol=1e-5)
     np.testing.assert_allclose(ours_scores, expected_scores, atol=1e-5)
 
 
-def test_attention_rows_sum_to_one(part2):
-    _, weights = keras_mha_and_weights(3, 4, 6, seed=0)
-    x = np.random.default_rng(0).normal(size=(2, 9, 6))
-    _, scores = part2["multi_head_attention"](x, x, weights)
-    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-6)
+def test_cross_attention_with_other_queries_equals_keras():
+    layer, weights = keras_mha_and_weights(3, 4, 6, seed=5)
+    rng = np.random.default_rng(5)
+    query, value = rng.normal(size=(2, 3, 6)).astype(np.float32), rng.normal(size=(2, 5, 6)).astype(np.float32)
+    mask = np.ones((2, 3, 5), bool)
+    mask[1, :, 3:] = False
+    ours, ours_weights = part2.multi_head_attention(query, value, weights, mask)
+    expected, expected_weights = layer(query, value, attention_mask=mask, return_attention_scores=True)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    np.testing.assert_allclose(ours_weights, expected_weights, atol=1e-5)
+    np.testing.assert_allclose(ours, layer(query, value, attention_mask=mask), atol=1e-5)
 
 
-def test_causal_output_at_t_ignores_later_tokens(part2):
-    _, weights = keras_mha_and_weights(2, 4, 6, seed=1)
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(1, 10, 6))
-    changed = x.copy()
-    changed[:, 6:] = rng.normal(size=(1, 4, 6))
-    mask = np.tril(np.ones((1, 10, 10), bool))
-    out, _ = part2["multi_head_attention"](x, x, weights, mask)
-    out_changed, _ = part2["multi_head_attention"](changed, changed, weights, mask)
-    np.testing.assert_allclose(out[:, :6], out_changed[:, :6], atol=1e-12)
-    assert not np.allclose(out[:, 6:], out_changed[:, 6:])
-
-
-def test_padding_mask_gives_padded_keys_zero_weight(part2):
+def test_attention_weights_are_rows_that_sum_to_one_and_ignore_masked_keys():
     _, weights = keras_mha_and_weights(2, 4, 6, seed=2)
     x = np.random.default_rng(2).normal(size=(1, 8, 6))
     mask = np.ones((1, 8, 8), bool)
     mask[:, :, 5:] = False
-    _, scores = part2["multi_head_attention"](x, x, weights, mask)
+    _, scores = part2.multi_head_attention(x, x, weights, mask)
     assert np.all(scores[..., 5:] < 1e-12)
     np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-6)
 
 
-def test_transformer_character_model_is_causal(part2):
-    model = part2["char_transformer"]
-    ids = part2["text_encoded"][:40].copy()
-    changed = ids.copy()
-    changed[25:] = (changed[25:] + 1) % part2["vocab_size"]
-    before, after = model(ids[None]).numpy(), model(changed[None]).numpy()
-    np.testing.assert_allclose(before[:, :25], after[:, :25], atol=1e-5)
+def test_the_softmax_equals_an_independent_computation():
+    scores = np.random.default_rng(0).normal(size=(3, 5)) * 50
+    np.testing.assert_allclose(part2.softmax(scores), tf.nn.softmax(scores).numpy(), atol=1e-12)
 
 
-def test_positional_encodings_depend_on_relative_position_only(part2):
-    # Each (sin, cos) pair turns by a fixed angle per step, so PE(p) . PE(q) depends on p - q only.
-    encoding = part2["sinusoidal_encoding"](50, 16).astype(np.float64)
+def test_positional_encodings_depend_on_relative_position_only():
+    encoding = part2.sinusoidal_encoding(50, 16).astype(np.float64)
     similarity = encoding @ encoding.T
     for offset in (1, 3, 10):
         diagonal = np.diagonal(similarity, offset)
         np.testing.assert_allclose(diagonal, diagonal[0], atol=1e-4)
-    np.testing.assert_allclose(np.diagonal(similarity), 16 / 2, atol=1e-4)  # sin^2 + cos^2 per pair
-    assert len({tuple(row) for row in np.round(encoding, 4)}) == 50  # every position distinct
+    np.testing.assert_allclose(np.diagonal(similarity), 16 / 2, atol=1e-4)
+    assert len({tuple(row) for row in np.round(encoding, 4)}) == 50
 
 
-def test_cross_attention_with_other_queries_equals_keras(part2):
-    # Queries from one sequence, keys and values from another, different batch rows: an
-    # implementation that took the keys or values from the queries would fail here.
-    layer, weights = keras_mha_and_weights(3, 4, 6, seed=5)
-    rng = np.random.default_rng(5)
-    query = rng.normal(size=(2, 3, 6)).astype(np.float32)
-    value = rng.normal(size=(2, 5, 6)).astype(np.float32)
-    mask = np.ones((2, 3, 5), bool)
-    mask[1, :, 3:] = False
-    ours, ours_weights = part2["multi_head_attention"](query, value, weights, mask)
-    expected, expected_weights = layer(query, value, attention_mask=mask, return_attention_scores=True)
-    np.testing.assert_allclose(ours, expected, atol=1e-5)
-    np.testing.assert_allclose(ours_weights, expected_weights, atol=1e-5)
-    np.testing.assert_allclose(ours, layer(query, value, attention_mask=mask), atol=1e-5)  # other code path
-    assert ours.shape == (2, 3, 6)
+def test_the_transformer_embedding_adds_token_and_position_vectors(novel):
+    model = small_transformer(novel.vocab_size)
+    embedding = model.get_layer("embedding")
+    ids = novel.ids[:12]
+    expected = embedding.tokens.embeddings.numpy()[ids] + embedding.positions.embeddings.numpy()[:12]
+    np.testing.assert_allclose(embedding(ids[None]).numpy()[0], expected, atol=1e-6)
 
 
-def test_every_lstm_layer_of_part2_is_cudnn_eligible(part2):
-    lstm_layers = [layer for model in (part2["char_lstm"], part2["step_model"]) for layer in model.layers
-                   if isinstance(layer, keras.layers.LSTM)]
-    assert len(lstm_layers) == 2  # the character LSTM and its step model's copy
-    for layer in lstm_layers:
-        assert_cudnn_eligible(layer)
+def test_the_transformer_tells_apart_sequences_that_differ_only_in_order(novel):
+    """Attention without positions treats the keys of a position as a set: a one-block model that
+    cannot see positions predicts the same after "abc" and after "bac". Ours must not."""
+    model = small_transformer(novel.vocab_size, num_blocks=1)
+    positions = model.get_layer("embedding").positions
+    a, b, c = novel.ids[0], novel.ids[1], novel.ids[2]
+    assert len({a, b, c}) == 3
+
+    def last_difference():
+        first, second = model(np.array([[a, b, c]])).numpy(), model(np.array([[b, a, c]])).numpy()
+        return np.abs(first[0, -1] - second[0, -1]).max()
+
+    positions.set_weights([np.random.default_rng(0).normal(size=positions.embeddings.shape)])
+    assert last_difference() > 1e-3
+    positions.set_weights([np.zeros(positions.embeddings.shape)])  # the premise: without positions, no difference
+    assert last_difference() < 1e-5
 
 
-def test_each_character_model_is_keyed_on_its_own_settings_only(part2):
-    """Changing the Transformer's heads must not retrain the LSTM (a 63-minute training), nor the
-    LSTM's units the Transformer: each model's key holds its own settings and the shared ones."""
-    lstm, transformer = set(part2["lstm_settings"]), set(part2["transformer_settings"])
-    shared = {"text_chars", "seq_length", "batch_size", "learning_rate", "max_epochs"}
-    assert shared <= lstm & transformer
-    assert {"embed_dim", "lstm_units"} <= lstm and not lstm & {"model_dim", "num_heads", "num_blocks", "dropout"}
-    assert {"model_dim", "num_heads", "num_blocks", "dropout"} <= transformer
-    assert not transformer & {"embed_dim", "lstm_units"}
+def test_the_transformer_is_causal(novel):
+    model = small_transformer(novel.vocab_size, num_blocks=2)
+    ids = novel.ids[:40].copy()
+    changed = ids.copy()
+    changed[25:] = (changed[25:] + 1) % novel.vocab_size
+    before, after = model(ids[None]).numpy(), model(changed[None]).numpy()
+    np.testing.assert_allclose(before[:, :25], after[:, :25], atol=1e-5)
+    assert not np.allclose(before[:, 25:], after[:, 25:], atol=1e-3)
+
+
+def test_the_transformer_saves_and_reloads_with_its_custom_layers(novel, cache):
+    model = small_transformer(novel.vocab_size, num_blocks=2)
+    save_trained(model, {"loss": [1.0], "val_loss": [1.0]}, "t" * 16)
+    loaded, _ = load_trained(model.name, "t" * 16)
+    ids = novel.ids[None, :40]
+    np.testing.assert_allclose(loaded(ids), model(ids), atol=1e-5)

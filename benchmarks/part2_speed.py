@@ -1,0 +1,178 @@
+"""Part 2's training time on a CPU: the levers, timed side by side, and the recipes trained to the end.
+
+Part 2 trains two character models of about 1.6 million parameters each on *The Mysterious
+Island*. The question is which recipe reaches the quality of the chapter's first recipe (part
+1's: batches of 64, Adam at 1e-3, the learning rate divided by 5 on a plateau, early stopping;
+best validation loss 1.3031 for the LSTM and 1.3594 for the Transformer in its committed run)
+in the least time. Time is seconds per epoch times epochs, so the benchmark measures the two
+separately:
+
+1. Seconds per epoch of each lever, for each model: batch size (64, 128, 256), XLA
+   (``jit_compile=True``; for the LSTM with ``use_cudnn=False``, since Keras refuses XLA for a
+   cuDNN-eligible LSTM) and mixed bfloat16 (fast only where the CPU computes bfloat16 natively).
+   Every lever trains the chapter's model (ch16.part2) on batches of the novel, in alternating
+   rounds of the same number of chunks after untimed warm-up steps, so that a slow spell of a
+   shared machine falls on all alike; an epoch is 24,416 chunks.
+2. Epochs: each recipe trained to its end (early stopping, or the end of its schedule) at seed 1,
+   in float32, with the validation loss of every epoch; "epochs to target" is the first epoch
+   whose validation loss is at most the first recipe's committed result. A recipe that the
+   notebook has already trained is loaded from the model cache with its history (the same key
+   as the notebook's: same code, settings and seed), not trained again.
+
+The wall time of a recipe is its number of epochs times the seconds per epoch of its lever from
+part 1 of this benchmark (validation, about a tenth of an epoch's work, not included), and,
+where the recipe was trained here or by the notebook, the sum of its epochs' measured seconds.
+
+    CH16_DATA_DIR=/path/to/data python -m benchmarks.part2_speed
+"""
+
+import argparse
+import sys
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+
+import ch16
+from benchmarks.common import (DEFAULT_STRATEGY, PART2, SEED, TimedTraining, add_data_arguments, alternate, describe,
+                               endless, header, novel)
+from ch16 import part1, part2
+
+TARGETS = {"char_lstm": 1.3031, "char_transformer": 1.3594}  # the first recipe's committed best validation losses
+LEVERS = [  # model, name, batch size, policy, XLA
+    ("char_lstm", "batch 64", 64, "float32", False),
+    ("char_lstm", "batch 128", 128, "float32", False),
+    ("char_lstm", "batch 256", 256, "float32", False),
+    ("char_lstm", "batch 64, XLA", 64, "float32", True),
+    ("char_lstm", "batch 64, mixed bfloat16", 64, "mixed_bfloat16", False),
+    ("char_transformer", "batch 64", 64, "float32", False),
+    ("char_transformer", "batch 128", 128, "float32", False),
+    ("char_transformer", "batch 256", 256, "float32", False),
+    ("char_transformer", "batch 64, XLA", 64, "float32", True),
+    ("char_transformer", "batch 64, mixed bfloat16", 64, "mixed_bfloat16", False),
+]
+FIRST_RECIPE = dict(batch_size=64, learning_rate=1e-3, max_epochs=30)  # part 1's recipe, as part 2 first used it
+
+
+def without_cudnn(layer):
+    """A copy of a layer; an LSTM copy with ``use_cudnn=False`` (the only LSTM Keras lets XLA compile)."""
+    config = layer.get_config()
+    if isinstance(layer, keras.layers.LSTM):
+        config["use_cudnn"] = False
+    return layer.__class__.from_config(config)
+
+
+def build(model_name, vocab_size, cfg, policy="float32", learning_rate=None, xla=False):
+    learning_rate = cfg.learning_rate if learning_rate is None else learning_rate
+    if model_name == "char_lstm":
+        model = part2.build_char_lstm(vocab_size, cfg, DEFAULT_STRATEGY, policy, learning_rate)
+        if xla:
+            with ch16.dtype_policy(policy):
+                model = keras.models.clone_model(model, clone_function=without_cudnn)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    else:
+        with ch16.dtype_policy(policy):
+            model = part2.build_char_transformer(vocab_size, cfg, DEFAULT_STRATEGY, learning_rate)
+    model.jit_compile = xla
+    return model
+
+
+def time_levers(train_chunks, vocab_size, chunks_per_round, rounds, warmup):
+    """Seconds per epoch of each lever, from training steps timed in alternating rounds."""
+    trainers = []
+    for model_name, name, batch_size, policy, xla in LEVERS:
+        keras.utils.set_random_seed(SEED)
+        model = build(model_name, vocab_size, PART2, policy, 1e-3, xla)
+        batches = endless(part2.make_batches(train_chunks, batch_size, seed=SEED))
+        trainer = TimedTraining(f"{model_name}, {name}", model, batches, warmup)
+        trainer.xla = model.jit_compile
+        trainers.append(trainer)
+    print(f"\nTimed: {chunks_per_round * rounds:,} chunks per lever, in {rounds} alternating rounds", flush=True)
+    alternate(trainers, rounds, examples=chunks_per_round * rounds)
+    seconds = {}
+    print(f"\n{'model':<18}{'lever':<28}{'XLA':>5}{'ms/step':>9}{'µs/chunk':>10}{'s/epoch':>9}{'vs batch 64':>13}")
+    for (model_name, name, *_), trainer in zip(LEVERS, trainers):
+        per_epoch = trainer.seconds / trainer.examples * len(train_chunks)
+        seconds[model_name, name] = per_epoch
+        base = seconds[model_name, "batch 64"]
+        print(f"{model_name:<18}{name:<28}{'yes' if trainer.xla else 'no':>5}{trainer.ms_per_step:>9.0f}"
+              f"{trainer.seconds / trainer.examples * 1e6:>10.0f}{per_epoch:>9.1f}{base / per_epoch:>12.2f}x")
+    print("(vs batch 64: how many times faster per epoch than batch 64 in float32 without XLA)")
+    return seconds
+
+
+def train_recipe(model_name, recipe, vocab_size, text_ids, vocabulary, train_chunks, val_chunks):
+    """Train (or load from the model cache) one recipe to its end; return its history."""
+    cfg = SimpleNamespace(**{**vars(PART2), **recipe["settings"]})
+    train_batches = part2.make_batches(train_chunks, cfg.batch_size, seed=SEED)
+    val_batches = part2.make_batches(val_chunks, cfg.batch_size)
+    keras.utils.set_random_seed(SEED)
+    if recipe["schedule"]:
+        steps_per_epoch = -(-len(train_chunks) // cfg.batch_size)
+        model = build(model_name, vocab_size, cfg, learning_rate=part2.learning_rate_schedule(cfg, steps_per_epoch))
+        key = part2.model_key(model, cfg, SEED, vocabulary, text_ids, "float32")
+        train = lambda m: part2.train(m, train_batches, val_batches, cfg.max_epochs)
+    else:
+        model = build(model_name, vocab_size, cfg)
+        key = ch16.model_key(model, settings={"settings": vars(cfg), "seed": SEED, "precision": "float32"},
+                             code=[part1.train, part2.make_batches, part2.make_chunks], vocabulary=vocabulary,
+                             data=text_ids)
+        train = lambda m: part1.train(m, train_batches, val_batches, cfg.max_epochs)
+    _, history = ch16.load_or_train(model, key, train)
+    return history
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chunks", type=int, default=2_048, help="chunks per lever and round of the timing")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the timing")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per lever first")
+    parser.add_argument("--skip-training", action="store_true", help="time the levers only")
+    add_data_arguments(parser, novel=True)
+    args = parser.parse_args()
+    header(sys.argv)
+    describe(__doc__)
+
+    text_ids, vocab_size = novel(args.data_dir, args.min_text_chars)
+    vocabulary = sorted(set(ch16.load_mysterious_island(args.data_dir, min_chars=args.min_text_chars)))
+    train_chunks, val_chunks = part2.make_chunks(text_ids, PART2.seq_length)
+    print(f"{len(train_chunks):,} training and {len(val_chunks):,} validation chunks of {PART2.seq_length + 1} "
+          f"characters, {vocab_size} distinct characters", flush=True)
+    seconds = time_levers(train_chunks, vocab_size, args.chunks, args.rounds, args.warmup)
+    if args.skip_training:
+        return
+
+    adopted = {name: getattr(PART2, name) for name in ("batch_size", "learning_rate", "warmup_epochs", "max_epochs")}
+    recipes = [
+        ("first recipe (part 1's)", "batch 64", {"settings": FIRST_RECIPE, "schedule": False}),
+        (f"batch 256, warm-up, cosine over 12 epochs to 4e-3", "batch 256",
+         {"settings": dict(batch_size=256, learning_rate=4e-3, warmup_epochs=0.5, max_epochs=12), "schedule": True}),
+        (f"the chapter's: batch {PART2.batch_size}, warm-up, cosine over {PART2.max_epochs} epochs "
+         f"from {PART2.learning_rate:g}", f"batch {PART2.batch_size}", {"settings": adopted, "schedule": True}),
+    ]
+    rows = []
+    for model_name in ("char_lstm", "char_transformer"):
+        for name, lever, recipe in recipes:
+            if model_name == "char_transformer" and "256" in name:
+                continue  # batches of 256 do not make the Transformer's epochs faster (part 1)
+            print(f"\n[{model_name}, {name}]", flush=True)
+            history = train_recipe(model_name, recipe, vocab_size, text_ids, vocabulary, train_chunks, val_chunks)
+            losses = history["val_loss"]
+            reached = [epoch for epoch, loss in enumerate(losses, start=1) if loss <= TARGETS[model_name]]
+            rows.append((model_name, name, len(losses), int(np.argmin(losses)) + 1, min(losses),
+                         reached[0] if reached else None, seconds[model_name, lever], sum(history["seconds"])))
+            print("validation loss by epoch: " + " ".join(f"{loss:.4f}" for loss in losses), flush=True)
+
+    print(f"\n{'model':<18}{'recipe':<58}{'epochs':>7}{'kept':>5}{'best val.':>10}{'to target':>10}"
+          f"{'s/epoch':>8}{'est. min':>9}{'run min':>8}")
+    for model_name, name, epochs, kept, best, to_target, per_epoch, measured in rows:
+        print(f"{model_name:<18}{name:<58}{epochs:>7}{kept:>5}{best:>10.4f}{to_target or '-':>10}"
+              f"{per_epoch:>8.1f}{epochs * per_epoch / 60:>9.1f}{measured / 60:>8.1f}")
+    print(f"(target: validation loss at most {TARGETS['char_lstm']} for the LSTM and {TARGETS['char_transformer']} "
+          "for the Transformer; est. min = epochs x s/epoch of the timing above; run min = the epochs' measured "
+          "seconds in the run that trained the recipe)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Argument checks of the chapter's generation and prediction functions: every bad argument is a
+clear ``TypeError`` or ``ValueError`` before anything runs."""
+
+import math
+
+import numpy as np
+
+MAX_GENERATE = 100_000  # characters per call: a bound that keeps a typo from exhausting the memory
+MAX_PROMPT = 100_000  # characters of a prompt
+SCALE_FACTOR_RANGE = (1e-3, 1e3)  # beyond these the draws are uniform or always the likeliest character
+
+
+def is_whole_number(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_generation_arguments(length, scale_factor, seed):
+    """The length to generate, the scale factor and the seed of ``sample`` and ``sample_window``."""
+    if not is_whole_number(length) or not 1 <= length <= MAX_GENERATE:
+        raise ValueError(f"length must be a whole number of characters from 1 to {MAX_GENERATE:,}, not {length!r}")
+    low, high = SCALE_FACTOR_RANGE
+    if (isinstance(scale_factor, (bool, np.bool_)) or not isinstance(scale_factor, (int, float, np.integer, np.floating))
+            or not (math.isfinite(scale_factor) and low <= scale_factor <= high)):
+        raise ValueError(f"scale_factor must be a number from {low:g} to {high:,.0f}, not {scale_factor!r}")
+    if not is_whole_number(seed) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be a whole number from 0 to 2**31 - 1, not {seed!r}")
+
+
+def check_prompts(prompts):
+    """One prompt (a string) or a list of them: returns ``(list of prompts, whether one was given)``."""
+    if isinstance(prompts, (bytes, bytearray)):
+        raise TypeError("a prompt must be a string, not bytes: decode it first, e.g. prompt.decode('utf-8')")
+    single = isinstance(prompts, str)
+    if not single and not isinstance(prompts, (list, tuple)):
+        raise TypeError(f"prompts must be a string or a list of strings, not {type(prompts).__name__}")
+    prompts = [prompts] if single else list(prompts)
+    if not prompts:
+        raise ValueError("no prompts given")
+    for i, prompt in enumerate(prompts):
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt {i} must be a string, not {type(prompt).__name__}")
+        if not prompt:
+            raise ValueError("the prompt is empty: give at least one character to start from")
+        if len(prompt) > MAX_PROMPT:
+            raise ValueError(f"prompt {i} has {len(prompt):,} characters, more than the {MAX_PROMPT:,} allowed")
+    return prompts, single
+
+
+def check_window(window, trained_length):
+    """The window of ``sample_window``: at most the context length the model was trained on."""
+    if not is_whole_number(window) or not 1 <= window <= trained_length:
+        raise ValueError(f"window must be a whole number from 1 to {trained_length} (the trained context), "
+                         f"not {window!r}")
+
+
+def check_reviews(reviews):
+    """The reviews given to ``predict_sentiment``: a non-empty list of strings of UTF-8-encodable text."""
+    if isinstance(reviews, str) or not isinstance(reviews, (list, tuple)):
+        raise TypeError("reviews must be a list of strings")
+    if not reviews:
+        raise ValueError("no reviews given")
+    for i, review in enumerate(reviews):
+        if not isinstance(review, str):
+            raise TypeError(f"review {i} is not a string but {type(review).__name__}")
+        try:
+            review.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"review {i} holds a character that is not text ({error.object[error.start]!r} at "
+                             f"position {error.start}, half of a surrogate pair)") from None

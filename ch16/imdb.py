@@ -1,0 +1,201 @@
+"""The Large Movie Review Dataset (Maas et al., 2011): a local copy or the official archive,
+checked, extracted once into the cache and rechecked cheaply on every later use."""
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import numpy as np
+
+from ch16.archive import safe_extract
+from ch16.data_cache import data_cache_dir, filling, usable_cache
+from ch16.download import download
+from ch16.errors import DataError
+from ch16.files import FileTooLargeError, NotARegularFileError, display_path, partial_folder, read_regular_file, sha256_of
+
+IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+IMDB_SPLITS = ("train", "test")
+IMDB_CLASSES = ("neg", "pos")  # label 0, label 1
+MAX_REVIEW_BYTES = 1 << 20  # the longest real review has about 14,000 bytes
+MARKER = ".ch16-extracted.json"  # in an aclImdb/ folder this chapter extracted, with what it checked
+
+
+def _hint(data_dir=None):
+    where = data_dir or "a folder named by CH16_DATA_DIR"
+    return (f"Download {IMDB_URL} by hand and put it (or its extracted aclImdb/ folder) "
+            f"in {where}, then set CH16_DATA_DIR to that folder.")
+
+
+def _review_id(path):
+    """The numeric id of a review file named ID_RATING.txt (files sort by it)."""
+    head = path.name.split("_")[0]
+    return (int(head) if head.isdigit() else 0, path.name)
+
+
+def _review_files(folder, data_dir=None):
+    """The review files (``*.txt``) in ``folder``, sorted by review id; none if it is missing.
+    As in an archive, a link (the folder itself, or a review) is refused: a linked review could
+    be any file of the system, and a linked split folder could make training equal test."""
+    try:
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            raise DataError(f"The IMDb folder {folder} is a symbolic link; links are not followed in "
+                            f"the review folders. {_hint(data_dir)}")
+        with os.scandir(folder) as entries:
+            files = [Path(entry.path) for entry in entries if entry.name.endswith(".txt")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as err:
+        raise DataError(f"The IMDb folder {folder} is unreadable ({err.strerror or err}). {_hint(data_dir)}") from None
+    return sorted(files, key=_review_id)
+
+
+def _read_review(path, data_dir):
+    """The UTF-8 text of the review file ``path``: a regular file, not a link, at most
+    ``MAX_REVIEW_BYTES``; a ``DataError`` naming it otherwise."""
+    try:
+        return read_regular_file(path, MAX_REVIEW_BYTES, follow_links=False).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}). {_hint(data_dir)}") from None
+    except (NotARegularFileError, FileTooLargeError) as err:
+        raise DataError(f"{path} is {err.strerror}. {_hint(data_dir)}") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a link that appeared after the check
+            raise DataError(f"{path} is a symbolic link. {_hint(data_dir)}") from None
+        raise DataError(f"{path} is unreadable ({err.strerror or err}). {_hint(data_dir)}") from None
+
+
+def _split_files(root, data_dir=None):
+    """{(split, class): review files} of an aclImdb/ folder; a ``DataError`` if a split is missing."""
+    files = {}
+    for split in IMDB_SPLITS:
+        for label in IMDB_CLASSES:
+            found = _review_files(root / split / label, data_dir)
+            if not found:
+                raise DataError(f"The IMDb folder {root} is missing the split {split}/{label} "
+                                f"(no reviews in {root / split / label}). {_hint(data_dir)}")
+            files[split, label] = found
+    return files
+
+
+def _manifest(files):
+    """A digest of every review file's name and size: what must not change after extraction."""
+    digest = hashlib.sha256()
+    for (split, label), paths in sorted(files.items()):
+        for path in paths:
+            digest.update(f"{split}/{label}/{path.name} {os.lstat(path).st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def _is_ours(folder):
+    return (folder / MARKER).is_file() and not (folder / MARKER).is_symlink()
+
+
+def _cached_folder(extracted, source):
+    """The cached aclImdb/ folder if this chapter extracted it from ``source`` and its reviews are
+    still those it checked then (names and sizes), else None. A folder of that name that this
+    chapter did not write is a ``DataError``: it is never replaced or deleted."""
+    if not extracted.exists() and not extracted.is_symlink():
+        return None
+    if extracted.is_symlink() or not extracted.is_dir() or not _is_ours(extracted):
+        raise DataError(f"{display_path(extracted)} was not written by this chapter, which leaves it alone. "
+                        "Move it away, or set CH16_DATA_DIR to its parent folder to use it, or set "
+                        "CH16_CACHE_DIR to another folder.")
+    try:
+        recorded = json.loads((extracted / MARKER).read_text())
+        files = _split_files(extracted)
+        if recorded == {"source": source, "manifest": _manifest(files)}:
+            return extracted
+    except (ValueError, DataError, OSError):
+        pass
+    print(f"The reviews in {display_path(extracted)} differ from those extracted from {source.split()[0]}: "
+          "extracting them again.")
+    return None
+
+
+def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
+    """Return the path of an ``aclImdb`` folder holding train/test × neg/pos reviews.
+
+    Looks in ``data_dir`` first (an ``aclImdb/`` folder or an ``aclImdb*.tar.gz``), with no
+    network; otherwise uses the data cache ``cache_dir`` (default ``CH16_CACHE_DIR/data``),
+    downloading the official archive on first use (and again if the cached one does not have
+    the checksum ``sha256``). Only the labelled reviews are extracted, once; each later use
+    checks that the extracted files are still those checked then, and extracts again if not.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else data_cache_dir()
+    hint = _hint(data_dir)
+    if data_dir is None:
+        archive, archive_sha256 = cache / Path(url).name, sha256
+    else:
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise DataError(f"CH16_DATA_DIR names {data_dir}, which is not a folder. {hint}")
+        if (data_dir / "aclImdb").is_dir():
+            _split_files(data_dir / "aclImdb", data_dir)
+            return data_dir / "aclImdb"
+        archives = sorted(data_dir.glob("aclImdb*.tar.gz"))
+        if not archives:
+            raise DataError(f"No aclImdb/ folder or aclImdb*.tar.gz in {data_dir}. {hint}")
+        if len(archives) > 1:
+            raise DataError(f"{data_dir} holds {len(archives)} IMDb archives "
+                            f"({', '.join(a.name for a in archives)}): keep one. {hint}")
+        archive = archives[0]
+        try:
+            archive_sha256 = sha256_of(archive)
+        except OSError as err:
+            raise DataError(f"{archive} cannot be read ({err.strerror or err}). {hint}") from None
+    extracted = cache / "aclImdb"
+    source = f"{archive.name} sha256 {archive_sha256}"
+    with usable_cache(cache), filling(cache):
+        if _cached_folder(extracted, source):
+            return extracted
+        if data_dir is None:
+            if archive.exists() and sha256_of(archive) != sha256:
+                archive.unlink()
+                print(f"Deleted {display_path(archive)}: it does not have the expected checksum.")
+            if not archive.exists():
+                print(f"Downloading the IMDb reviews (84 MB) from {url}")
+                download(url, archive, sha256, manual_hint=hint)
+        print(f"Extracting {archive.name} (labelled reviews only) ...")
+        staging = safe_extract(archive, extracted, keep=_labelled_review, manual_hint=hint)
+        try:  # only a checked folder becomes the cache entry; the staging folder goes in every case
+            unpacked = staging / "aclImdb"
+            if not unpacked.is_dir():
+                raise DataError(f"{archive.name} holds no aclImdb/ folder. {hint}")
+            manifest = _manifest(_split_files(unpacked, data_dir))
+            (unpacked / MARKER).write_text(json.dumps({"source": source, "manifest": manifest}))
+            if extracted.exists():  # an earlier extraction of ours, now stale: moved aside, then removed
+                old = partial_folder(extracted)
+                os.replace(extracted, old)
+                shutil.rmtree(old)
+            os.replace(unpacked, extracted)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return extracted
+
+
+def _labelled_review(name):
+    parts = Path(name).parts
+    return len(parts) <= 2 or (parts[1] in IMDB_SPLITS and parts[2] in IMDB_CLASSES)
+
+
+def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
+    """Read the labelled IMDb reviews: {"train": (texts, labels), "test": (texts, labels)}.
+
+    Texts are a NumPy array of str in a fixed order (negative then positive, files sorted by
+    review id); labels are 0 (negative) or 1 (positive).
+    """
+    root = imdb_folder(data_dir, cache_dir, url, sha256)
+    files = _split_files(root, data_dir)
+    splits = {}
+    for split in IMDB_SPLITS:
+        texts, labels = [], []
+        for label, name in enumerate(IMDB_CLASSES):
+            texts += [_read_review(path, data_dir) for path in files[split, name]]
+            labels += [label] * len(files[split, name])
+        splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))
+    return splits

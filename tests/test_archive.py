@@ -1,0 +1,147 @@
+"""ch16.archive: hostile and broken archives are refused, before anything is written, in bounded time."""
+
+import errno
+import gzip
+import io
+import os
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import ch16
+import synthetic
+from ch16.archive import MAX_EXTENDED_HEADER, safe_extract
+from data_helpers import HINT, files_in, imdb_archive, imdb_tree, raised_within  # noqa: F401  (fixtures)
+
+
+def test_extraction_failing_half_way_leaves_no_folder_and_no_staging(imdb_archive, tmp_path, monkeypatch):
+    """A disk that fills up during extraction: the archive is unpacked into a staging folder that
+    becomes the extracted folder only when complete, so the failure leaves neither behind."""
+    archive, _ = imdb_archive
+    files_in_before = files_in(tmp_path)
+    real_extract = tarfile.TarFile.extract
+
+    def extract_then_fill_the_disk(self, member, path="", **options):
+        if member.isfile() and any(Path(path).rglob("*.txt")):  # one review already written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_extract(self, member, path, **options)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", lambda self, path, members, **options: [
+        extract_then_fill_the_disk(self, member, path, **options) for member in members])
+    with pytest.raises(ch16.DataError, match="No space left on device"):
+        safe_extract(archive, tmp_path / "unpacked", manual_hint="")
+    assert files_in(tmp_path) == files_in_before
+
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "hardlink", "symlink_inside", "link_chain",
+                                  "fifo", "device", "duplicate"])
+def test_hostile_archive_is_refused_before_anything_is_written(tmp_path, kind):
+    outside = tmp_path / "outside"  # where the hostile members aim
+    outside.mkdir()
+    member = synthetic.hostile_archive(tmp_path / "local" / "aclImdb_evil.tar.gz", kind, outside)
+    before = files_in(tmp_path)
+    with pytest.raises(ch16.DataError, match=f"Unsafe archive member {re.escape(repr(member))}.*{HINT}"):
+        ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert [p for p in files_in(tmp_path) if p not in before] == [Path("cache")]  # an empty cache folder
+
+
+def _unpacked_bytes(tree):
+    return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+
+
+def _members(tree):
+    return sum(1 for _ in tree.rglob("*")) + 1  # every file and folder, and aclImdb/ itself
+
+
+@pytest.mark.parametrize("cap, measure, message", [
+    ("max_bytes", _unpacked_bytes, "{limit:,} bytes, more than the {over:,} allowed"),
+    ("max_members", _members, "more than {over:,} members"),
+])
+def test_archive_over_a_cap_is_refused_before_extraction(imdb_tree, imdb_archive, tmp_path, cap, measure, message):
+    archive, _ = imdb_archive
+    limit = measure(imdb_tree)
+    before = files_in(tmp_path)
+    with pytest.raises(ch16.DataError, match=message.format(limit=limit, over=limit - 1)):
+        safe_extract(archive, tmp_path / "extracted", **{cap: limit - 1})
+    assert files_in(tmp_path) == before
+    staging = safe_extract(archive, tmp_path / "extracted", **{cap: limit})  # exactly at the cap is allowed
+    assert staging.name.startswith("extracted.ch16-partial-")
+    assert files_in(staging / "aclImdb") == files_in(imdb_tree)
+
+
+
+def _archive_with_extended_header(path, kind, payload):
+    """A .tar.gz of one review preceded by an extended header (pax 'x' or GNU long name 'L') holding ``payload``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        header = tarfile.TarInfo("././@PaxHeader" if kind == "pax" else "././@LongLink")
+        header.type, header.size = (tarfile.XHDTYPE if kind == "pax" else tarfile.GNUTYPE_LONGNAME), len(payload)
+        tar.addfile(header, io.BytesIO(payload))
+        review = tarfile.TarInfo("aclImdb/train/pos/0_9.txt")
+        review.size = 6
+        tar.addfile(review, io.BytesIO(b"review"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(buffer.getvalue()))
+    return path
+
+
+def _pax_record(value):
+    """One well-formed pax record "LENGTH comment=VALUE\\n"."""
+    record = b" comment=" + value + b"\n"
+    digits = len(str(len(record)))
+    while len(str(len(record) + digits)) != digits:
+        digits += 1
+    return str(len(record) + digits).encode() + record
+
+
+@pytest.mark.parametrize("kind, payload", [
+    ("pax", b"1" * 400_000),  # no record at all: digits only (Python 3.11.7's tarfile takes hours on this)
+    ("pax", _pax_record(b"7" * 300_000)),  # one well-formed record, far too long
+    ("long name", b"a" * (MAX_EXTENDED_HEADER + 1)),
+])
+def test_a_small_archive_with_a_huge_extended_header_is_refused_in_seconds(tmp_path, kind, payload):
+    """CVE-2024-6232: tarfile of Python before 3.11.10 parses pax headers in quadratic time, so a few
+    hundred compressed bytes stall it; the headers are bounded before tarfile reads them."""
+    archive = _archive_with_extended_header(tmp_path / "local" / "aclImdb_v1.tar.gz", kind, payload)
+    assert archive.stat().st_size < 2_000
+    error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError), error
+    assert re.search(rf"aclImdb_v1.tar.gz has an extended header of [\d,]+ bytes.*Nothing was extracted.*{HINT}",
+                     str(error))
+
+
+def test_a_badly_formed_pax_header_of_a_few_bytes_is_refused(tmp_path):
+    archive = _archive_with_extended_header(tmp_path / "local" / "aclImdb_v1.tar.gz", "pax", b"12 no-equals\n")
+    with pytest.raises(ch16.DataError, match="a badly formed pax header"):
+        ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+
+
+def test_a_short_well_formed_pax_header_is_accepted(tmp_path):
+    archive = _archive_with_extended_header(tmp_path / "a.tar.gz", "pax", _pax_record(b"made by a test"))
+    staging = safe_extract(archive, tmp_path / "out")
+    assert (staging / "aclImdb" / "train" / "pos" / "0_9.txt").read_bytes() == b"review"
+
+
+def test_a_member_with_an_empty_name_is_named_as_such(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        member = tarfile.TarInfo("/")
+        member.type = tarfile.DIRTYPE
+        tar.addfile(member)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "aclImdb.tar.gz").write_bytes(gzip.compress(buffer.getvalue()))
+    with pytest.raises(ch16.DataError, match="Unsafe archive member '' in aclImdb.tar.gz: an empty name"):
+        ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+
+
+def test_a_truncated_archive_is_named_as_truncated_or_corrupt(imdb_archive, tmp_path):
+    archive, _ = imdb_archive
+    local = tmp_path / "truncated"
+    local.mkdir()
+    (local / "aclImdb_v1.tar.gz").write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(ch16.DataError, match="truncated or corrupt"):
+        ch16.load_imdb(local, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "aclImdb").exists()

@@ -1,0 +1,304 @@
+"""ch16.imdb: local copies, the download cache, the rechecked extraction, and a clear error for every failure."""
+
+import hashlib
+import os
+import re
+import threading
+import tarfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ch16
+import synthetic
+from ch16.imdb import MAX_REVIEW_BYTES
+from data_helpers import (HINT, count_downloads, fail, files_in, imdb_archive, imdb_tree,  # noqa: F401  (fixtures)
+                          no_network, raised_within)
+
+
+
+def test_local_imdb_folder_is_read_without_network(imdb_tree, tmp_path, no_network):
+    splits = ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+    for split in ("train", "test"):
+        texts, labels = splits[split]
+        assert len(texts) == 10 and labels.tolist() == [0] * 5 + [1] * 5
+    expected = (imdb_tree / "train" / "pos" / sorted(os.listdir(imdb_tree / "train" / "pos"))[0]).read_text()
+    assert expected in splits["train"][0].tolist()
+    assert not (tmp_path / "cache").exists()
+
+
+def test_local_imdb_archive_is_extracted_once_and_reused(imdb_archive, tmp_path, no_network):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    first = ch16.load_imdb(archive.parent, cache_dir=cache)
+    marker = cache / "aclImdb" / ".ch16-extracted.json"
+    marker_time = marker.stat().st_mtime_ns
+    second = ch16.load_imdb(archive.parent, cache_dir=cache)
+    assert marker.stat().st_mtime_ns == marker_time
+    assert first["train"][0].tolist() == second["train"][0].tolist()
+    assert len(first["test"][0]) == 10
+
+
+def test_download_is_cached_and_not_repeated(imdb_archive, tmp_path, count_downloads):
+    archive, sha256 = imdb_archive
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        splits = ch16.load_imdb(cache_dir=cache, url=archive.as_uri(), sha256=sha256)
+    assert len(count_downloads) == 1
+    assert len(splits["train"][0]) == 10
+    assert (cache / "aclImdb_v1.tar.gz").exists()
+
+
+def test_unsup_folder_is_not_needed_nor_extracted(tmp_path, no_network):
+    tree = synthetic.make_imdb_tree(tmp_path / "src" / "aclImdb", reviews_per_folder=3)
+    (tree / "train" / "unsup").mkdir()
+    (tree / "train" / "unsup" / "0_0.txt").write_text("unlabelled")
+    archive = synthetic.make_imdb_archive(tmp_path / "local" / "aclImdb.tar.gz", tree)
+    splits = ch16.load_imdb(archive.parent, cache_dir=tmp_path / "cache")
+    assert len(splits["train"][0]) == 6
+    assert not (tmp_path / "cache" / "aclImdb" / "train" / "unsup").exists()
+
+
+def test_wrong_checksum_is_refused_and_nothing_cached(imdb_archive, tmp_path):
+    archive, _ = imdb_archive
+    with pytest.raises(ch16.DataError, match="wrong checksum"):
+        ch16.load_imdb(cache_dir=tmp_path / "cache", url=archive.as_uri(), sha256="0" * 64)
+    assert files_in(tmp_path / "cache") == []
+
+
+
+def test_partial_files_of_a_killed_run_are_removed_by_the_next(imdb_archive, tmp_path):
+    archive, sha256 = imdb_archive
+    cache = tmp_path / "cache"
+    (cache / "aclImdb.ch16-partial-k1ll_x9z" / "aclImdb").mkdir(parents=True)
+    (cache / "aclImdb_v1.tar.gz.ch16-partial-abcd1234").write_bytes(b"the first bytes of the archive")
+    ch16.load_imdb(cache_dir=cache, url=archive.as_uri(), sha256=sha256)
+    assert sorted(p.name for p in cache.iterdir()) == ["aclImdb", "aclImdb_v1.tar.gz"]
+
+
+def test_the_data_cache_removes_only_what_this_chapter_wrote(imdb_archive, tmp_path):
+    """A cache folder shared with other files: names that are not this chapter's own temporary
+    names stay, whatever they look like, and so does an aclImdb/ folder this chapter did not write."""
+    archive, sha256 = imdb_archive
+    cache = tmp_path / "cache"
+    theirs = [cache / "notes.part", cache / "old.part" / "kept.txt", cache / "aclImdb_v1.tar.gz.part",
+              cache / "1268-0.txt.ch16-partial-TOO-LONG-x"]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("someone else's file")
+    ch16.load_imdb(cache_dir=cache, url=archive.as_uri(), sha256=sha256)
+    assert all(path.read_text() == "someone else's file" for path in theirs)
+    their_reviews = synthetic.make_imdb_tree(tmp_path / "other" / "aclImdb", reviews_per_folder=2, seed=3)
+    other_cache = tmp_path / "other"
+    before = files_in(other_cache)
+    with pytest.raises(ch16.DataError, match=r"other/aclImdb was not written by this chapter, which leaves it alone"):
+        ch16.load_imdb(cache_dir=other_cache, url=archive.as_uri(), sha256=sha256)
+    assert files_in(other_cache) == before and their_reviews.is_dir()
+
+
+def test_reviews_deleted_from_the_extracted_cache_are_noticed_and_extracted_again(imdb_archive, tmp_path,
+                                                                                   no_network, capsys):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    complete = ch16.load_imdb(archive.parent, cache_dir=cache)
+    for review in list((cache / "aclImdb" / "train" / "pos").iterdir())[:3]:
+        review.unlink()
+    (cache / "aclImdb" / "test" / "neg" / "0_1.txt").write_text("a review changed after extraction")
+    again = ch16.load_imdb(archive.parent, cache_dir=cache)
+    assert "differ from those extracted" in capsys.readouterr().out
+    for split in ("train", "test"):
+        assert again[split][0].tolist() == complete[split][0].tolist()
+
+
+
+def test_two_extractions_into_one_cache_at_once_both_succeed(imdb_archive, tmp_path, no_network, monkeypatch):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    extract = tarfile.TarFile.extractall
+    extractions = []
+
+    def slow_extract(self, *args, **kwargs):  # widens the time in which two extractions could overlap
+        extractions.append(self.name)
+        extract(self, *args, **kwargs)
+        time.sleep(0.3)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", slow_extract)
+    start = threading.Barrier(2)
+
+    def load():
+        start.wait(timeout=10)
+        return ch16.load_imdb(archive.parent, cache_dir=cache)
+    with ThreadPoolExecutor(2) as pool:
+        first, second = [future.result(timeout=60) for future in [pool.submit(load), pool.submit(load)]]
+    for split in ("train", "test"):
+        assert len(first[split][0]) == 10
+        assert first[split][0].tolist() == second[split][0].tolist()
+    assert sorted(p.name for p in cache.iterdir()) == ["aclImdb"]
+    assert len(extractions) == 1  # the second load waited for the first one's extraction, and used it
+
+
+def test_cached_archive_with_a_wrong_checksum_is_deleted_and_downloaded_again(imdb_archive, tmp_path,
+                                                                              count_downloads, capsys):
+    archive, sha256 = imdb_archive
+    cached = tmp_path / "cache" / archive.name
+    cached.parent.mkdir()
+    cached.write_bytes(archive.read_bytes()[:-100])  # a copy cut short
+    splits = ch16.load_imdb(cache_dir=cached.parent, url=archive.as_uri(), sha256=sha256)
+    assert f"Deleted {cached}" in capsys.readouterr().out
+    assert len(count_downloads) == 1
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha256
+    assert len(splits["train"][0]) == 10
+
+
+def test_cached_archive_of_another_checksum_is_never_extracted(imdb_archive, tmp_path, no_network):
+    _, sha256 = imdb_archive
+    other_tree = synthetic.make_imdb_tree(tmp_path / "other" / "aclImdb", reviews_per_folder=2, seed=1)
+    cached = synthetic.make_imdb_archive(tmp_path / "cache" / "aclImdb_v1.tar.gz", other_tree)
+    with pytest.raises(ch16.DataError, match=HINT):
+        ch16.load_imdb(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz",
+                       sha256=sha256)
+    assert files_in(cached.parent) == []  # deleted, and neither extracted nor recorded
+
+
+def _not_a_regular_file(path, kind):
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")  # a symlink to a device that never ends
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_archive_that_is_not_a_regular_file_is_named_and_nothing_hangs(tmp_path, kind, no_network):
+    """A named pipe or a device where the archive belongs, in the data folder or in the cache,
+    is a DataError naming it; hashing it would block or never end (the timeout catches a hang)."""
+    local = tmp_path / "local"
+    local.mkdir()
+    _not_a_regular_file(local / "aclImdb_v1.tar.gz", kind)
+    cached = tmp_path / "cache" / "aclImdb_v1.tar.gz"
+    cached.parent.mkdir()
+    _not_a_regular_file(cached, kind)
+    for path, arguments in [(local / "aclImdb_v1.tar.gz", dict(data_dir=local, cache_dir=tmp_path / "cache-local")),
+                            (cached, dict(cache_dir=cached.parent, url="https://example.invalid/aclImdb_v1.tar.gz"))]:
+        error = raised_within(20, ch16.load_imdb, **arguments)
+        assert isinstance(error, ch16.DataError), error
+        assert re.search(f"{re.escape(str(path))}.*not a regular file", str(error))
+
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ch16.DataError, match="not a folder"):
+        ch16.load_imdb(tmp_path / "does-not-exist", cache_dir=tmp_path / "cache")
+
+
+def test_data_folder_without_imdb_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ch16.DataError, match="No aclImdb/ folder or aclImdb"):
+        ch16.load_imdb(tmp_path / "empty", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize("missing", ["train/neg", "test/pos"])
+def test_folder_missing_a_split_is_named(imdb_tree, tmp_path, missing):
+    for review in (imdb_tree / missing).iterdir():
+        review.unlink()
+    with pytest.raises(ch16.DataError, match=f"missing the split {missing}"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
+def test_archive_missing_a_split_is_named_and_leaves_no_cache_entry(tmp_path):
+    tree = synthetic.make_imdb_tree(tmp_path / "src" / "aclImdb", reviews_per_folder=3)
+    for review in (tree / "test" / "neg").iterdir():
+        review.unlink()
+    archive = synthetic.make_imdb_archive(tmp_path / "local" / "aclImdb.tar.gz", tree)
+    with pytest.raises(ch16.DataError, match="missing the split test/neg"):
+        ch16.load_imdb(archive.parent, cache_dir=tmp_path / "cache")
+    assert files_in(tmp_path / "cache") == []
+
+
+
+def _break_review(path, monkeypatch, damage):
+    if damage == "not UTF-8":
+        path.write_bytes("Un film très réussi.".encode("latin-1"))
+    elif damage == "a folder":
+        path.mkdir()
+    elif damage == "a named pipe":
+        os.mkfifo(path)  # opening it for reading would wait forever for a writer
+    elif damage == "unreadable":  # the tests run as root, who can read any file: simulate it
+        from ch16 import imdb
+
+        path.write_text("a review")
+        real_read = imdb.read_regular_file
+        monkeypatch.setattr(imdb, "read_regular_file", lambda file, *args, **kwargs: fail(
+            PermissionError(13, "Permission denied", str(file))) if file == path else real_read(file, *args, **kwargs))
+
+
+@pytest.mark.parametrize("damage, message", [("not UTF-8", "is not UTF-8 text"),
+                                             ("a folder", "is not a regular file"),
+                                             ("a named pipe", "is not a regular file"),
+                                             ("unreadable", r"is unreadable \(Permission denied\)")])
+def test_damaged_review_file_is_named(imdb_tree, tmp_path, monkeypatch, damage, message):
+    review = imdb_tree / "train" / "pos" / "99_10.txt"
+    _break_review(review, monkeypatch, damage)
+    error = raised_within(20, ch16.load_imdb, imdb_tree.parent, cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError)
+    assert re.search(f"{re.escape(str(review))} {message}.*{HINT}", str(error))
+
+
+def test_unreadable_review_folder_is_named_as_unreadable(imdb_tree, tmp_path, monkeypatch):
+    locked = imdb_tree / "test" / "neg"
+
+    def refusing(list_folder):  # the tests run as root, who can list any folder: simulate it
+        return lambda path=".": (fail(PermissionError(13, "Permission denied", str(path)))
+                                 if Path(path) == locked else list_folder(path))
+    monkeypatch.setattr(os, "listdir", refusing(os.listdir))
+    monkeypatch.setattr(os, "scandir", refusing(os.scandir))
+    with pytest.raises(ch16.DataError, match=f"{re.escape(str(locked))} is unreadable.*{HINT}"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
+
+
+@pytest.mark.parametrize("link", ["review", "split folder"])
+def test_links_in_a_data_folder_are_refused(imdb_tree, tmp_path, link):
+    """A review linked to a file of the system would be read as a review; a linked split folder
+    would make the training reviews the test reviews."""
+    if link == "review":
+        target = imdb_tree / "train" / "pos" / "99_10.txt"
+        target.symlink_to("/etc/hostname")
+        message = f"{re.escape(str(target))} is a symbolic link"
+    else:
+        target = imdb_tree / "test" / "pos"
+        os.rename(target, tmp_path / "moved")
+        target.symlink_to(imdb_tree / "train" / "pos")
+        message = f"The IMDb folder {re.escape(str(target))} is a symbolic link"
+    with pytest.raises(ch16.DataError, match=f"{message}.*{HINT}"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
+def test_a_review_file_larger_than_any_review_is_refused(imdb_tree, tmp_path):
+    review = imdb_tree / "train" / "neg" / "99_1.txt"
+    review.write_bytes(b"long " * (MAX_REVIEW_BYTES // 5 + 1))
+    with pytest.raises(ch16.DataError, match=f"{re.escape(str(review))} is larger than the"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
+def test_marker_of_undecodable_bytes_means_extract_again(imdb_archive, tmp_path, no_network):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    ch16.load_imdb(archive.parent, cache_dir=cache)
+    marker = cache / "aclImdb" / ".ch16-extracted.json"
+    marker.write_bytes(b"\xff\xfe not text")
+    assert len(ch16.load_imdb(archive.parent, cache_dir=cache)["train"][0]) == 10
+    assert archive.name in marker.read_text()
+
+
+@pytest.mark.realdata
+def test_real_imdb_has_25000_balanced_reviews_per_split(real_data_dir, tmp_path):
+    splits = ch16.load_imdb(real_data_dir, cache_dir=tmp_path / "cache")
+    for split in ("train", "test"):
+        texts, labels = splits[split]
+        assert len(texts) == 25_000
+        assert np.bincount(labels).tolist() == [12_500, 12_500]
+        assert all(isinstance(t, str) and t.strip() for t in texts[:100])
