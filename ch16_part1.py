@@ -359,7 +359,8 @@ def standardize(text):
     text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
     text = tf.strings.regex_replace(text, "[’‘]", "'")
     text = tf.strings.regex_replace(text, r"[^\p{L}\p{N}']+", " ")
-    return tf.strings.regex_replace(text, r"(^| )'+|'+( |$)", " ")
+    text = tf.strings.regex_replace(text, r"(^| )'+", " ")  # apostrophes that begin a word
+    return tf.strings.regex_replace(text, r"'+( |$)", " ")  # and those that end one
 
 
 example = "Amélie<br />is GREAT!! Don't miss it, don’t :-) 'Brilliant,' said the critics' 10/10"
@@ -372,7 +373,7 @@ print(standardize(tf.constant(example)).numpy().decode().split())
 def adapted_vectorizer(texts, max_tokens):
     """A TextVectorization layer with the chapter's standardisation, its vocabulary learnt from texts."""
     vectorizer = layers.TextVectorization(max_tokens=max_tokens, standardize=standardize)
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(1024))
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
     return vectorizer
 
 
@@ -410,7 +411,7 @@ print("TextVectorization:  ", [vocabulary[i] for i in vectorizer(review).numpy()
 #| export
 def encode(vectorizer, texts, labels):
     """A dataset of (token ids, label) pairs; the ids of each review keep their own length."""
-    dataset = tf.data.Dataset.from_tensor_slices((texts.astype(str), labels))
+    dataset = tf.data.Dataset.from_tensor_slices((list(texts), labels))
     return dataset.map(lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -610,7 +611,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
 #| export
 def model_key(model, cfg, seed, vocabulary, data, pipeline=()):
     """The key of a trained classifier: everything that determines its weights (see ch16.model_key)."""
-    return ch16.model_key(model, settings={"settings": vars(cfg), "seed": seed},
+    return ch16.model_key(model, settings={"settings": vars(cfg), "seed": seed, "buckets": BUCKET_BOUNDARIES,
+                                           "batch shuffle buffer": BATCH_SHUFFLE_BUFFER},
                           code=[train, make_batches, bucketed, length_of, encode, standardize, *pipeline],
                           vocabulary=vocabulary, data=data)
 
@@ -738,7 +740,7 @@ display(results)
 #| export
 def predict_sentiment(model, vectorizer, reviews, batch_size=128):
     """P(positive) of each review, in the order given."""
-    ch16.check_reviews(reviews)
+    ch16.check_reviews(reviews, batch_size)
     indexed = tf.data.Dataset.from_tensor_slices((reviews, tf.range(len(reviews))))
     probabilities = np.zeros(len(reviews))
     for ids, index in bucketed(indexed.map(lambda text, i: (vectorizer(text), i)), batch_size):
@@ -746,7 +748,7 @@ def predict_sentiment(model, vectorizer, reviews, batch_size=128):
         if unknown.any():
             i = int(index[np.argmax(unknown)])
             raise ValueError(f"review {i} ({reviews[i][:40]!r}) has no word of the vocabulary: nothing to judge")
-        logits = model.predict_on_batch(ids)[:, 0]
+        logits = model.predict(ids, batch_size=len(ids), verbose=0)[:, 0]  # in one step, on every replica's share
         probabilities[index.numpy()] = tf.sigmoid(logits).numpy()
     return probabilities
 
@@ -779,7 +781,7 @@ unmasked_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units
                                   "bilstm_without_mask", vocab_size, cfg, strategy, mask_zero=False)
 unmasked_model.set_weights(bilstm_model.get_weights())
 for name, model in [("with the mask", bilstm_model), ("without the mask", unmasked_model)]:
-    alone, padded = (float(model.predict_on_batch(ids)[0, 0]) for ids in (review_ids, padded_review_ids))
+    alone, padded = (float(model.predict(ids, verbose=0)[0, 0]) for ids in (review_ids, padded_review_ids))
     print(f"{name:>16}: logit alone ({review_ids.shape[1]} tokens) {alone:.6f}; "
           f"with padding ({padded_review_ids.shape[1]} tokens) {padded:.6f}")
     if model is bilstm_model:

@@ -1,11 +1,12 @@
-"""Safe extraction of a .tar.gz: every header read and checked by this module before
-``tarfile`` parses any of them, then only plain files and folders unpacked into a staging
-folder that replaces the target when complete."""
+"""Safe extraction of a .tar.gz: every header read and checked by this module (checksums, types,
+sizes, extended headers) before ``tarfile`` parses any of them, then only plain files and folders
+unpacked into a staging folder."""
 
 import gzip
 import os
 import re
 import shutil
+import sys
 import tarfile
 import zlib
 from pathlib import Path
@@ -17,33 +18,50 @@ from ch16.files import display_path, open_regular, partial_folder
 # expressions that take quadratic time on some inputs in Python before 3.11.10 (CVE-2024-6232):
 # a few hundred compressed bytes can stall it for hours. Real archives need a few hundred bytes.
 MAX_EXTENDED_HEADER = 8 * 1024
-_EXTENDED_TYPES = {b"x", b"g", b"L", b"K"}
+_PAX_TYPES = {b"x", b"g", b"X"}  # pax extended headers (X: the Solaris variant tarfile also reads)
+_NAME_TYPES = {b"L", b"K"}  # GNU long name and long link name
+# Member types this module accepts in an archive (the extraction then takes only files and folders):
+# files, hard and symbolic links, character and block devices, folders, named pipes. Others (GNU
+# sparse files, whose extension blocks would throw the scan out of step, contiguous files, unknown
+# types) are refused.
+_MEMBER_TYPES = {b"0", b"\0", b"1", b"2", b"3", b"4", b"5", b"6"}
 _BLOCK = 512
 
 
-def _size_field(header):
-    """A tar header's size: octal digits, or GNU's base-256 when the high bit is set."""
-    field = header[124:136]
-    if field[0] & 0x80:
-        return int.from_bytes(field[1:], "big")
-    digits = field.replace(b"\0", b" ").strip()
+def _number_field(field):
+    """A numeric header field as tarfile reads it: GNU's base-256 when the first byte says so, else
+    octal digits up to the first NUL."""
+    if field[0] in (0o200, 0o377):
+        return int.from_bytes(field[1:], "big", signed=field[0] == 0o377)
+    digits = field.split(b"\0", 1)[0].strip()
     if not re.fullmatch(rb"[0-7]*", digits):
-        raise ValueError(f"bad size field {field!r}")
+        raise ValueError(f"a bad number field {field!r}")
     return int(digits or b"0", 8)
 
 
-def _pax_records_are_well_formed(data):
-    """Whether ``data`` is a sequence of pax records "LENGTH KEY=VALUE\\n", checked in linear time."""
-    position = 0
+def _checksum_is_right(header):
+    """Whether a header's checksum field matches its bytes (the sum with the field read as spaces)."""
+    recorded = _number_field(header[148:156])
+    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+    signed = sum(b - 256 if b > 127 else b for b in header[:148] + header[156:]) + 8 * 32
+    return recorded in (unsigned, signed)
+
+
+def _pax_records(data):
+    """The (keyword, value) pairs of pax records "LENGTH KEY=VALUE\\n", read in linear time; a
+    ``ValueError`` if they are not well formed."""
+    records, position = [], 0
     while position < len(data):
         space = data.find(b" ", position, position + 20)
         if space <= position or not data[position:space].isdigit():
-            return False
+            raise ValueError("a badly formed pax header")
         end = position + int(data[position:space])
         if end > len(data) or end <= space + 2 or data[end - 1:end] != b"\n" or b"=" not in data[space + 1:end]:
-            return False
+            raise ValueError("a badly formed pax header")
+        keyword, _, value = data[space + 1:end - 1].partition(b"=")
+        records.append((keyword, value))
         position = end
-    return True
+    return records
 
 
 def _skip(stream, count):
@@ -55,28 +73,46 @@ def _skip(stream, count):
 
 
 def scan_headers(archive, max_members):
-    """Read every header of the .tar.gz ``archive`` once, in linear time, and return the number
-    of members; ``DataError``-ready messages (``ValueError``) for extended headers of more than
-    ``MAX_EXTENDED_HEADER`` bytes or badly formed pax records, and for more than ``max_members``."""
-    members = 0
+    """Read every header of the .tar.gz ``archive`` once, in linear time, and return the number of
+    members. ``ValueError`` (a message for a ``DataError``) for: a header whose checksum is wrong,
+    a member type this module does not accept, an extended header of more than
+    ``MAX_EXTENDED_HEADER`` bytes or badly formed pax records, more than ``max_members`` members,
+    and a compressed stream that is truncated or fails its check at the end (the whole stream is
+    read, so that gzip's CRC is checked)."""
+    members, size_override = 0, None
     with open_regular(archive) as raw, gzip.GzipFile(fileobj=raw) as stream:
         while True:
             header = stream.read(_BLOCK)
-            if len(header) < _BLOCK or header == bytes(_BLOCK):
+            if len(header) < _BLOCK:
+                raise EOFError("the archive ends before its end-of-archive blocks")
+            if header == bytes(_BLOCK):
+                while stream.read(1 << 20):  # the rest, up to gzip's CRC and length check
+                    pass
                 return members
-            size, kind = _size_field(header), header[156:157]
-            if kind in _EXTENDED_TYPES:
+            if not _checksum_is_right(header):
+                raise ValueError("a member header with a wrong checksum")
+            size, kind = _number_field(header[124:136]), header[156:157]
+            if kind in _PAX_TYPES or kind in _NAME_TYPES:
                 if size > MAX_EXTENDED_HEADER:
                     raise ValueError(f"an extended header of {size:,} bytes (more than the "
                                      f"{MAX_EXTENDED_HEADER:,} allowed)")
                 data = stream.read(size)
-                if kind in (b"x", b"g") and not _pax_records_are_well_formed(data):
-                    raise ValueError("a badly formed pax header")
+                if kind in _PAX_TYPES:
+                    for keyword, value in _pax_records(data):
+                        if keyword == b"size" and kind != b"g":  # tarfile takes the next member's size from it
+                            if not value.isdigit():
+                                raise ValueError("a badly formed pax header")
+                            size_override = int(value)
                 _skip(stream, -size % _BLOCK)
-            else:
-                members += 1
-                if members > max_members:
-                    raise ValueError(f"more than {max_members:,} members")
+                continue
+            if kind not in _MEMBER_TYPES:
+                raise ValueError(f"a member of an unsupported type ({kind!r})")
+            members += 1
+            if members > max_members:
+                raise ValueError(f"more than {max_members:,} members")
+            if size_override is not None:
+                size, size_override = size_override, None
+            if kind in (b"0", b"\0"):
                 _skip(stream, size + -size % _BLOCK)
 
 
@@ -114,6 +150,9 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
     """
     staging_for = Path(staging_for)
     name = Path(archive).name
+    if not hasattr(tarfile, "data_filter"):  # Python 3.11.0-3.11.3
+        raise DataError(f"Extracting {name} safely needs Python 3.11.4 or later (3.11.10 or later recommended); "
+                        f"this is {sys.version.split()[0]}. {manual_hint}")
     try:
         try:
             scan_headers(archive, max_members)

@@ -7,6 +7,7 @@ import numpy as np
 
 MAX_GENERATE = 100_000  # characters per call: a bound that keeps a typo from exhausting the memory
 MAX_PROMPT = 100_000  # characters of a prompt
+MAX_PROMPTS = 1_000  # prompts of one call
 SCALE_FACTOR_RANGE = (1e-3, 1e3)  # beyond these the draws are uniform or always the likeliest character
 
 
@@ -20,7 +21,7 @@ def check_generation_arguments(length, scale_factor, seed):
         raise ValueError(f"length must be a whole number of characters from 1 to {MAX_GENERATE:,}, not {length!r}")
     low, high = SCALE_FACTOR_RANGE
     if (isinstance(scale_factor, (bool, np.bool_)) or not isinstance(scale_factor, (int, float, np.integer, np.floating))
-            or not (math.isfinite(scale_factor) and low <= scale_factor <= high)):
+            or not low <= scale_factor <= high or not math.isfinite(float(scale_factor))):
         raise ValueError(f"scale_factor must be a number from {low:g} to {high:,.0f}, not {scale_factor!r}")
     if not is_whole_number(seed) or not 0 <= seed < 2**31:
         raise ValueError(f"seed must be a whole number from 0 to 2**31 - 1, not {seed!r}")
@@ -36,6 +37,8 @@ def check_prompts(prompts):
     prompts = [prompts] if single else list(prompts)
     if not prompts:
         raise ValueError("no prompts given")
+    if len(prompts) > MAX_PROMPTS:
+        raise ValueError(f"{len(prompts):,} prompts given, more than the {MAX_PROMPTS:,} allowed in one call")
     for i, prompt in enumerate(prompts):
         if not isinstance(prompt, str):
             raise TypeError(f"prompt {i} must be a string, not {type(prompt).__name__}")
@@ -53,8 +56,11 @@ def check_window(window, trained_length):
                          f"not {window!r}")
 
 
-def check_reviews(reviews):
-    """The reviews given to ``predict_sentiment``: a non-empty list of strings of UTF-8-encodable text."""
+def check_reviews(reviews, batch_size=1):
+    """The reviews given to ``predict_sentiment``: a non-empty list of strings of UTF-8-encodable text,
+    and its batch size."""
+    if not is_whole_number(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
     if isinstance(reviews, str) or not isinstance(reviews, (list, tuple)):
         raise TypeError("reviews must be a list of strings")
     if not reviews:

@@ -25,13 +25,13 @@ def _content_length(response, url, manual_hint):
     return int(value)
 
 
-def download(url, destination, sha256=None, manual_hint="", check=None):
+def download(url, destination, sha256=None, manual_hint="", check=None, max_bytes=1 << 30):
     """Download ``url`` to ``destination`` with a progress bar.
 
     The bytes go to a temporary file beside the destination (``NAME.ch16-partial-...``), renamed
     only when the download is complete, its checksum matches and ``check(path)`` (if given) has
-    not raised, so a failed download never leaves a cache entry behind. Every failure is a
-    ``DataError`` ending with ``manual_hint``.
+    not raised, so a failed download never leaves a cache entry behind. A body of more than
+    ``max_bytes`` is refused as it arrives. Every failure is a ``DataError`` ending with ``manual_hint``.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +53,9 @@ def download(url, destination, sha256=None, manual_hint="", check=None):
                         out.write(block)
                         digest.update(block)
                         received += len(block)
+                        if received > max_bytes or (total or 0) > max_bytes:
+                            raise DataError(f"The download of {url} is larger than the {max_bytes:,} bytes "
+                                            f"expected at most. {manual_hint}")
                         now = time.monotonic()
                         while len(progress) > 1 and progress[1][0] <= now - window:
                             progress.popleft()  # keep one point at least `window` seconds old
@@ -79,6 +82,9 @@ def download(url, destination, sha256=None, manual_hint="", check=None):
         if check is not None:
             check(part)
         os.replace(part, destination)
+    except OSError as err:  # writing or renaming the file (the download's own errors are DataErrors above)
+        raise DataError(f"The download of {url} could not be saved as {destination} "
+                        f"({err.strerror or err}). {manual_hint}") from None
     finally:
         if os.path.exists(part):
             os.remove(part)

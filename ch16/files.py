@@ -42,9 +42,11 @@ def open_regular(path, follow_links=True):
 def read_regular_file(path, max_bytes, follow_links=True):
     """The bytes of the regular file ``path``, refused (``FileTooLargeError``) beyond ``max_bytes``."""
     with open_regular(path, follow_links) as f:
-        if os.fstat(f.fileno()).st_size > max_bytes:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
             raise FileTooLargeError(errno.EFBIG, f"larger than the {max_bytes:,} bytes allowed", str(path))
-        data = f.read(max_bytes + 1)
+        data = f.read(size + 1)  # one byte more than announced shows a file that grows while it is read
+        data += f.read(max_bytes + 1 - len(data)) if len(data) > size else b""
     if len(data) > max_bytes:  # grew while being read
         raise FileTooLargeError(errno.EFBIG, f"larger than the {max_bytes:,} bytes allowed", str(path))
     return data
@@ -88,10 +90,10 @@ def display_path(path):
     """A path as a reader should see it: relative to the project folder when inside it (the
     path itself, not what it links to)."""
     path = Path(path).absolute()
-    path = path.parent.resolve() / path.name
     try:
+        path = path.parent.resolve() / path.name
         return str(path.relative_to(PROJECT_DIR))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the project, or a loop of links on the way
         return str(path)
 
 

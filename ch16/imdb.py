@@ -1,6 +1,7 @@
 """The Large Movie Review Dataset (Maas et al., 2011): a local copy or the official archive,
 checked, extracted once into the cache and rechecked cheaply on every later use."""
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -15,13 +16,15 @@ from ch16.archive import safe_extract
 from ch16.data_cache import data_cache_dir, filling, usable_cache
 from ch16.download import download
 from ch16.errors import DataError
-from ch16.files import FileTooLargeError, NotARegularFileError, display_path, partial_folder, read_regular_file, sha256_of
+from ch16.files import (FileTooLargeError, NotARegularFileError, display_path, folder_lock, partial_folder,
+                        read_regular_file, sha256_of)
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 IMDB_SPLITS = ("train", "test")
 IMDB_CLASSES = ("neg", "pos")  # label 0, label 1
 MAX_REVIEW_BYTES = 1 << 20  # the longest real review has about 14,000 bytes
+MAX_ARCHIVE_BYTES = 256 << 20  # the official archive has 84 MB
 MARKER = ".ch16-extracted.json"  # in an aclImdb/ folder this chapter extracted, with what it checked
 
 
@@ -34,17 +37,19 @@ def _hint(data_dir=None):
 def _review_id(path):
     """The numeric id of a review file named ID_RATING.txt (files sort by it)."""
     head = path.name.split("_")[0]
-    return (int(head) if head.isdigit() else 0, path.name)
+    return (int(head) if head.isascii() and head.isdigit() else 0, path.name)
 
 
 def _review_files(folder, data_dir=None):
-    """The review files (``*.txt``) in ``folder``, sorted by review id; none if it is missing.
-    As in an archive, a link (the folder itself, or a review) is refused: a linked review could
-    be any file of the system, and a linked split folder could make training equal test."""
+    """The review files (``*.txt``) in ``folder`` (``ROOT/SPLIT/CLASS``), sorted by review id; none
+    if it is missing. As in an archive, a link (the split or class folder, or a review) is refused:
+    a linked review could be any file of the system, and a linked split folder could make training
+    equal test."""
     try:
-        if stat.S_ISLNK(os.lstat(folder).st_mode):
-            raise DataError(f"The IMDb folder {folder} is a symbolic link; links are not followed in "
-                            f"the review folders. {_hint(data_dir)}")
+        for path in (folder.parent, folder):
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise DataError(f"The IMDb folder {path} is a symbolic link; links are not followed in "
+                                f"the review folders. {_hint(data_dir)}")
         with os.scandir(folder) as entries:
             files = [Path(entry.path) for entry in entries if entry.name.endswith(".txt")]
     except (FileNotFoundError, NotADirectoryError):
@@ -69,15 +74,24 @@ def _read_review(path, data_dir):
         raise DataError(f"{path} is unreadable ({err.strerror or err}). {_hint(data_dir)}") from None
 
 
-def _split_files(root, data_dir=None):
-    """{(split, class): review files} of an aclImdb/ folder; a ``DataError`` if a split is missing."""
-    files = {}
+def _split_files(root, data_dir=None, shown_as=None):
+    """{(split, class): review files} of an aclImdb/ folder; a ``DataError`` if a split is missing, or
+    if two splits are the same folder. ``shown_as`` names the folder in messages (an archive whose
+    staging folder it is)."""
+    files, folders = {}, {}
     for split in IMDB_SPLITS:
         for label in IMDB_CLASSES:
-            found = _review_files(root / split / label, data_dir)
+            folder = root / split / label
+            found = _review_files(folder, data_dir)
             if not found:
-                raise DataError(f"The IMDb folder {root} is missing the split {split}/{label} "
-                                f"(no reviews in {root / split / label}). {_hint(data_dir)}")
+                where = shown_as or f"The IMDb folder {root}"
+                raise DataError(f"{where} is missing the split {split}/{label} "
+                                f"(no reviews in {shown_as and f'{split}/{label}' or folder}). {_hint(data_dir)}")
+            identity = os.stat(folder)[stat.ST_INO], os.stat(folder)[stat.ST_DEV]
+            if identity in folders:
+                raise DataError(f"In {shown_as or root}, {split}/{label} and {folders[identity]} are the same "
+                                f"folder. {_hint(data_dir)}")
+            folders[identity] = f"{split}/{label}"
             files[split, label] = found
     return files
 
@@ -106,11 +120,11 @@ def _cached_folder(extracted, source):
                         "Move it away, or set CH16_DATA_DIR to its parent folder to use it, or set "
                         "CH16_CACHE_DIR to another folder.")
     try:
-        recorded = json.loads((extracted / MARKER).read_text())
+        recorded = json.loads(read_regular_file(extracted / MARKER, 64 * 1024, follow_links=False))
         files = _split_files(extracted)
         if recorded == {"source": source, "manifest": _manifest(files)}:
             return extracted
-    except (ValueError, DataError, OSError):
+    except (ValueError, RecursionError, DataError, OSError):
         pass
     print(f"The reviews in {display_path(extracted)} differ from those extracted from {source.split()[0]}: "
           "extracting them again.")
@@ -126,7 +140,7 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
     the checksum ``sha256``). Only the labelled reviews are extracted, once; each later use
     checks that the extracted files are still those checked then, and extracts again if not.
     """
-    cache = Path(cache_dir) if cache_dir is not None else data_cache_dir()
+    cache = _cache(cache_dir)
     hint = _hint(data_dir)
     if data_dir is None:
         archive, archive_sha256 = cache / Path(url).name, sha256
@@ -159,14 +173,14 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
                 print(f"Deleted {display_path(archive)}: it does not have the expected checksum.")
             if not archive.exists():
                 print(f"Downloading the IMDb reviews (84 MB) from {url}")
-                download(url, archive, sha256, manual_hint=hint)
+                download(url, archive, sha256, manual_hint=hint, max_bytes=MAX_ARCHIVE_BYTES)
         print(f"Extracting {archive.name} (labelled reviews only) ...")
         staging = safe_extract(archive, extracted, keep=_labelled_review, manual_hint=hint)
         try:  # only a checked folder becomes the cache entry; the staging folder goes in every case
             unpacked = staging / "aclImdb"
             if not unpacked.is_dir():
                 raise DataError(f"{archive.name} holds no aclImdb/ folder. {hint}")
-            manifest = _manifest(_split_files(unpacked, data_dir))
+            manifest = _manifest(_split_files(unpacked, data_dir, shown_as=f"The archive {archive.name}"))
             (unpacked / MARKER).write_text(json.dumps({"source": source, "manifest": manifest}))
             if extracted.exists():  # an earlier extraction of ours, now stale: moved aside, then removed
                 old = partial_folder(extracted)
@@ -190,12 +204,18 @@ def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
     review id); labels are 0 (negative) or 1 (positive).
     """
     root = imdb_folder(data_dir, cache_dir, url, sha256)
-    files = _split_files(root, data_dir)
-    splits = {}
-    for split in IMDB_SPLITS:
-        texts, labels = [], []
-        for label, name in enumerate(IMDB_CLASSES):
-            texts += [_read_review(path, data_dir) for path in files[split, name]]
-            labels += [label] * len(files[split, name])
-        splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))
+    # Reviews in the cache are read holding its lock: another run cannot extract them again meanwhile.
+    with folder_lock(root.parent) if root.parent == _cache(cache_dir) else contextlib.nullcontext():
+        files = _split_files(root, data_dir)
+        splits = {}
+        for split in IMDB_SPLITS:
+            texts, labels = [], []
+            for label, name in enumerate(IMDB_CLASSES):
+                texts += [_read_review(path, data_dir) for path in files[split, name]]
+                labels += [label] * len(files[split, name])
+            splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))
     return splits
+
+
+def _cache(cache_dir):
+    return Path(cache_dir) if cache_dir is not None else data_cache_dir()

@@ -19,7 +19,8 @@ from ch16.settings import cache_dir, yes_no
 
 MAX_MODEL_BYTES = 2 << 30  # the chapter's models have about 20 MB
 MAX_META_BYTES = 16 << 20
-STALE_TEMPORARY_SECONDS = 24 * 3600
+STALE_TEMPORARY_SECONDS = 24 * 3600  # a temporary file this old is a leftover, whatever its process
+ENDED_PROCESS_SECONDS = 600  # and one of a process that has ended, once this old (a save takes seconds)
 # What a save writes before renaming it into place: .NAME-KEY.ch16-partial-PID-XXXXXXXX.keras (or .json)
 _TEMPORARY = re.compile(r"^\..+\.ch16-partial-(\d+)-[0-9a-f]{8}\.(keras|json)$")
 
@@ -145,7 +146,9 @@ def _temporary_name(path):
 
 def remove_stale_temporaries(folder):
     """Remove the temporary files that a save killed half-way left in ``folder``: only files of
-    this chapter's temporary names, whose process has ended or that are over a day old."""
+    this chapter's temporary names, that are over a day old, or over ten minutes old and of a
+    process that has ended (on this machine: a folder shared by machines or containers may hold
+    files of another's process id, which the ten minutes protect while they are being written)."""
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
@@ -162,7 +165,8 @@ def remove_stale_temporaries(folder):
         except (PermissionError, OverflowError):
             running = True
         try:
-            if not running or time.time() - entry.lstat().st_mtime > STALE_TEMPORARY_SECONDS:
+            age = time.time() - entry.lstat().st_mtime
+            if age > STALE_TEMPORARY_SECONDS or (not running and age > ENDED_PROCESS_SECONDS):
                 entry.unlink()
         except OSError:
             pass
@@ -266,14 +270,17 @@ def load_trained(name, key, strategy=None):
         if entry is None:
             return None
         model_bytes, history = entry
-        with tempfile.TemporaryDirectory(prefix="ch16-") as folder:
-            copy = Path(folder) / path.name
-            copy.write_bytes(model_bytes)
-            with (strategy or tf.distribute.get_strategy()).scope():
-                try:
-                    model = keras.models.load_model(copy)
-                except Exception as error:  # a verified file Keras cannot read: retrain, never crash
-                    raise _DamagedEntry(path, f"Keras cannot load it: {type(error).__name__}")
+        try:
+            with tempfile.TemporaryDirectory(prefix="ch16-") as folder:
+                copy = Path(folder) / path.name
+                copy.write_bytes(model_bytes)
+                with (strategy or tf.distribute.get_strategy()).scope():
+                    try:
+                        model = keras.models.load_model(copy)
+                    except Exception as error:  # a verified file Keras cannot read: retrain, never crash
+                        raise _DamagedEntry(path, f"Keras cannot load it: {type(error).__name__}")
+        except OSError as error:  # the temporary folder (full, or none usable)
+            raise _DamagedEntry(path, f"it could not be copied to a temporary folder: {error.strerror or error}")
     except _DamagedEntry as damage:
         file, problem = damage.args
         warn(f"ignoring the saved model file {display_path(file)} ({problem}).")

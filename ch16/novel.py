@@ -57,6 +57,10 @@ class _Unreadable(Exception):
     """The file could not be read at all (as opposed to read and found damaged)."""
 
 
+class _TooShort(DataError):
+    """The text is a complete Project Gutenberg text, but shorter than the caller asked for."""
+
+
 def _read_novel(path, min_chars, manual_hint):
     """The trimmed text of the novel file ``path``. A file that cannot be read raises
     ``_Unreadable`` (with a ``DataError`` as its argument); a damaged one a ``DataError``."""
@@ -73,7 +77,8 @@ def _read_novel(path, min_chars, manual_hint):
     except DataError as err:
         raise DataError(f"{err} {manual_hint}") from None
     if len(text) < min_chars:
-        raise DataError(f"{path} holds only {len(text):,} characters of text: truncated? {manual_hint}")
+        raise _TooShort(f"{path} holds only {len(text):,} characters of text, fewer than the {min_chars:,} "
+                        f"asked for: truncated? {manual_hint}")
     return text
 
 
@@ -103,10 +108,19 @@ def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_cha
             except _Unreadable as unreadable:
                 raise DataError(f"{unreadable.args[0]} (The cached copy {display_path(path)} was left as it "
                                 "is: remove it, or set CH16_CACHE_DIR to another folder.)") from None
+            except _TooShort as short:  # complete, but shorter than asked: kept, the caller's setting is the cause
+                raise DataError(f"{short} (The cached copy {display_path(path)} is a complete text and was kept.)") from None
             except DataError:
                 path.unlink()
                 print(f"Deleted {display_path(path)}: it is not a complete Project Gutenberg text.")
         print(f"Downloading The Mysterious Island (1.2 MB) from {url}")
         texts = []
-        download(url, path, manual_hint=hint, check=lambda part: texts.append(_read_novel(part, min_chars, hint)))
+
+        def check(part):
+            try:
+                texts.append(_read_novel(part, min_chars, hint))
+            except _Unreadable as unreadable:
+                raise DataError(f"The download of {url} {str(unreadable.args[0]).split(' is ', 1)[1]}") from None
+
+        download(url, path, manual_hint=hint, check=check, max_bytes=MAX_NOVEL_BYTES)
     return texts[0]

@@ -51,13 +51,13 @@ def standardize(text):
 def adapted_vectorizer(texts, max_tokens):
     """A TextVectorization layer with the chapter's standardisation, its vocabulary learnt from texts."""
     vectorizer = layers.TextVectorization(max_tokens=max_tokens, standardize=standardize)
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(1024))
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
     return vectorizer
 
 
 def encode(vectorizer, texts, labels):
     """A dataset of (token ids, label) pairs; the ids of each review keep their own length."""
-    dataset = tf.data.Dataset.from_tensor_slices((texts.astype(str), labels))
+    dataset = tf.data.Dataset.from_tensor_slices((list(texts), labels))
     return dataset.map(lambda text, label: (vectorizer(text), label), num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -132,7 +132,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
 
 def model_key(model, cfg, seed, vocabulary, data, pipeline=()):
     """The key of a trained classifier: everything that determines its weights (see ch16.model_key)."""
-    return ch16.model_key(model, settings={"settings": vars(cfg), "seed": seed},
+    return ch16.model_key(model, settings={"settings": vars(cfg), "seed": seed, "buckets": BUCKET_BOUNDARIES,
+                                           "batch shuffle buffer": BATCH_SHUFFLE_BUFFER},
                           code=[train, make_batches, bucketed, length_of, encode, standardize, *pipeline],
                           vocabulary=vocabulary, data=data)
 
@@ -147,7 +148,7 @@ def first_tokens(encoded, n):
 
 def predict_sentiment(model, vectorizer, reviews, batch_size=128):
     """P(positive) of each review, in the order given."""
-    ch16.check_reviews(reviews)
+    ch16.check_reviews(reviews, batch_size)
     indexed = tf.data.Dataset.from_tensor_slices((reviews, tf.range(len(reviews))))
     probabilities = np.zeros(len(reviews))
     for ids, index in bucketed(indexed.map(lambda text, i: (vectorizer(text), i)), batch_size):

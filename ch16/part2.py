@@ -17,10 +17,12 @@ SETTINGS = {  # name: (full run, quick mode)
     "text_chars": (None, 20_000),           # characters of the novel used (None: the whole novel)
     "min_text_chars": (1_000_000, 10_000),  # a shorter text is refused as truncated
     "seq_length": (40, 40),                 # characters the model reads to predict the next ones
-    "batch_size": (64, 64),                  # chunks per batch
-    "learning_rate": (2e-3, 1e-3),           # Adam's peak learning rate, reached after the warm-up
-    "warmup_epochs": (0.3, 0.5),              # epochs of linear warm-up from 0 to the peak
-    "max_epochs": (10, 1),                   # epochs of the cosine decay from the peak to 0
+    "lstm_batch_size": (64, 64),            # chunks per batch of the LSTM
+    "transformer_batch_size": (32, 32),     # chunks per batch of the Transformer
+    "learning_rate": (2e-3, 1e-3),          # Adam's peak learning rate, reached after the warm-up
+    "warmup_epochs": (1, 0.5),              # epochs of linear warm-up from 0 to the peak
+    "lstm_epochs": (14, 1),                 # epochs of the LSTM's schedule (warm-up, then cosine decay to 0)
+    "transformer_epochs": (12, 1),          # epochs of the Transformer's schedule
     "embed_dim": (256, 16),                 # size of the character embeddings
     "lstm_units": (512, 32),                # units of the LSTM layer
     "model_dim": (256, 16),                 # width of the Transformer model
@@ -66,12 +68,12 @@ def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate):
     return model
 
 
-def learning_rate_schedule(cfg, steps_per_epoch):
+def learning_rate_schedule(cfg, steps_per_epoch, epochs):
     """A linear warm-up to cfg.learning_rate over cfg.warmup_epochs, then a cosine decay to 0 at the end
-    of cfg.max_epochs."""
+    of `epochs` epochs of `steps_per_epoch` steps."""
     warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=cfg.max_epochs * steps_per_epoch - warmup_steps,
+        0.0, decay_steps=epochs * steps_per_epoch - warmup_steps,
         warmup_target=cfg.learning_rate, warmup_steps=warmup_steps)
 
 
@@ -164,9 +166,10 @@ def sample_window(model, id_to_char, prompt, trained_length, length=500, scale_f
     """Text generated from a prompt by re-running the model on the last `window` characters (at most
     `trained_length`, the default) for every new character."""
     window = trained_length if window is None else window
-    (prompt,), single = ch16.check_prompts(prompt)
+    prompts, single = ch16.check_prompts(prompt)
     if not single:
-        raise TypeError("sample_window takes one prompt, a string")
+        raise TypeError("sample_window takes one prompt, a string, not a list")
+    prompt = prompts[0]
     ch16.check_generation_arguments(length, scale_factor, seed)
     ch16.check_window(window, trained_length)
     ids = encode_prompt(prompt, {char: i for i, char in enumerate(id_to_char)})
@@ -253,7 +256,7 @@ def sinusoidal_encoding(length, depth):
     frequencies = 1 / 10000 ** (np.arange(0, depth, 2) / depth)
     encoding = np.zeros((length, depth))
     encoding[:, 0::2] = np.sin(positions * frequencies)
-    encoding[:, 1::2] = np.cos(positions * frequencies)
+    encoding[:, 1::2] = np.cos(positions * frequencies[:depth // 2])  # an odd depth ends with a sine
     return encoding.astype(np.float32)
 
 

@@ -53,7 +53,9 @@ def set_global_options():
     """Change the process's global state for a run of the chapter, and return the time it began:
 
     * import TensorFlow with its C++ start-up log silenced (some of it ignores
-      ``TF_CPP_MIN_LOG_LEVEL``), unless it was imported already;
+      ``TF_CPP_MIN_LOG_LEVEL``), unless it was imported already, and keep TensorFlow's C++
+      informational messages and warnings out of the run (``TF_CPP_MIN_LOG_LEVEL=2``, unless set;
+      errors still show);
     * filter two Keras warnings about tf.data datasets that are expected here (bucketed
       datasets have no known length; the pipelines shuffle themselves);
     * in a terminal run: the Agg plotting backend (figures are saved, not shown) and one-line
@@ -61,7 +63,7 @@ def set_global_options():
     * warn about environment variables named like the chapter's settings that it does not read.
     """
     started = time.perf_counter()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" not in sys.modules:
         with _quiet_stderr():
             import tensorflow as tf
@@ -86,5 +88,5 @@ def print_run_summary(started):
     gpus = tf.config.list_physical_devices("GPU")
     hardware = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
     minutes = (time.perf_counter() - started) / 60
-    print(f"Run on {cpu_model()} ({os.cpu_count()} cores), {hardware}; Python {platform.python_version()}, "
+    print(f"Run on {cpu_model()}, {os.cpu_count()} cores, {hardware}; Python {platform.python_version()}, "
           f"TensorFlow {tf.__version__}; wall time {minutes:.1f} minutes")

@@ -640,8 +640,8 @@ def fig_self_attention():
         xb = box(ax, x_in, y, 1.7, 0.85, vec("x", j + 1), "input",
                  lw=2.8 if is_q else 1.6, edge=att_e if is_q else None)
         xs.append(xb)
-        ob = box(ax, x_om, y, 2.3, 0.8,
-                 rf"$\omega_{{{q + 1},{j + 1}}}={omega[j]:.1f}$", "plain",
+        ob = box(ax, x_om, y, 2.5, 0.8,
+                 rf"$\omega_{{{q + 1},{j + 1}}}={omega[j]:.2f}$", "plain",
                  size=FS_SMALL)
         connect(ax, xb, ob, label=r"$\cdot\,\mathbf{x}^{(3)}$",
                 label_offset=(0, 0.3), label_size=FS_SMALL, label_color=GREY)

@@ -145,3 +145,89 @@ def test_a_truncated_archive_is_named_as_truncated_or_corrupt(imdb_archive, tmp_
     with pytest.raises(ch16.DataError, match="truncated or corrupt"):
         ch16.load_imdb(local, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache" / "aclImdb").exists()
+
+
+def _tar(members):
+    """The bytes of a .tar.gz of (TarInfo, data) pairs, in the ustar format."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _member(name, data=b"review", kind=tarfile.REGTYPE):
+    info = tarfile.TarInfo(name)
+    info.type, info.size = kind, len(data)
+    return info, data
+
+
+def test_a_solaris_extended_header_is_bounded_too(tmp_path):
+    """tarfile parses 'X' headers with the same regular expressions as pax 'x' headers."""
+    (tmp_path / "local").mkdir()
+    raw = _tar([_member("././@PaxHeader", b"1" * 60_000, b"X"), _member("aclImdb/train/pos/0_9.txt")])
+    (tmp_path / "local" / "aclImdb.tar.gz").write_bytes(gzip.compress(raw))
+    error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError) and "an extended header of 60,000 bytes" in str(error)
+
+
+def test_a_pax_size_record_cannot_hide_a_header_from_the_scan(tmp_path):
+    """A pax record "size=0" makes tarfile read the next member as empty, so the 512 bytes the
+    member's own header announces are read as the next header: here a 30 kB 'X' header."""
+    hidden = tarfile.TarInfo("././@PaxHeader")
+    hidden.type, hidden.size = b"X", 30_000
+    hidden_header = hidden.tobuf(format=tarfile.USTAR_FORMAT)
+    raw = _tar([_member("././@PaxHeader", _pax_record_of(b"size", b"0"), tarfile.XHDTYPE),
+                _member("aclImdb/a.txt", hidden_header), _member("pad", b"1" * 30_000)])
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "aclImdb.tar.gz").write_bytes(gzip.compress(raw))
+    error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError) and "extended header of 30,000 bytes" in str(error), error
+
+
+def _pax_record_of(keyword, value):
+    record = b" " + keyword + b"=" + value + b"\n"
+    digits = len(str(len(record)))
+    while len(str(len(record) + digits)) != digits:
+        digits += 1
+    return str(len(record) + digits).encode() + record
+
+
+def test_a_header_with_a_wrong_checksum_is_refused_not_taken_for_the_end(imdb_tree, tmp_path):
+    """tarfile takes a damaged header after the first for the end of the archive and says nothing:
+    the reviews after it would be lost without a word."""
+    raw = bytearray(io.BytesIO(gzip.decompress(synthetic.make_imdb_archive(tmp_path / "a.tar.gz", imdb_tree)
+                                               .read_bytes())).getvalue())
+    headers = [offset for offset in range(0, len(raw), 512) if raw[offset + 257:offset + 262] == b"ustar"]
+    raw[headers[len(headers) // 2] + 100] ^= 0x01  # a bit of the mode field of a header in the middle
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "aclImdb.tar.gz").write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(ch16.DataError, match="a member header with a wrong checksum"):
+        ch16.load_imdb(tmp_path / "damaged", cache_dir=tmp_path / "cache")
+
+
+def test_a_compressed_stream_that_fails_its_check_is_refused(imdb_archive, tmp_path):
+    archive, _ = imdb_archive
+    damaged = bytearray(archive.read_bytes())
+    damaged[-8] ^= 0xFF  # gzip's CRC, at the very end, after the tar end marker
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "aclImdb.tar.gz").write_bytes(bytes(damaged))
+    with pytest.raises(ch16.DataError, match="truncated or corrupt"):
+        ch16.load_imdb(tmp_path / "damaged", cache_dir=tmp_path / "cache")
+
+
+def test_a_size_field_read_as_tarfile_reads_it(tmp_path):
+    """A size field that starts with NUL is 0 for tarfile; the scan must agree, or the two disagree
+    about where the next header starts."""
+    from ch16.archive import _number_field
+
+    assert _number_field(b"\x00" + b"00000001000") == 0
+    assert _number_field(b"00000001000\x00") == 512
+    assert _number_field(bytes([0o200]) + (1000).to_bytes(11, "big")) == 1000
+
+
+def test_a_python_without_the_extraction_filter_is_told_so(imdb_archive, tmp_path, monkeypatch):
+    archive, _ = imdb_archive
+    monkeypatch.delattr(tarfile, "data_filter")
+    with pytest.raises(ch16.DataError, match="needs Python 3.11.4 or later"):
+        safe_extract(archive, tmp_path / "out")

@@ -60,3 +60,19 @@ def test_bad_reviews_get_clear_errors(reviews, error, message):
         check_reviews(reviews)
     with pytest.raises(error, match=message):
         ch16.check_reviews(reviews)
+
+
+def test_a_huge_integer_scale_factor_is_a_value_error():
+    with pytest.raises(ValueError, match="scale_factor must be a number from"):
+        check_generation_arguments(5, 10**400, 1)
+
+
+def test_too_many_prompts_are_refused():
+    with pytest.raises(ValueError, match="1,001 prompts given, more than the 1,000 allowed"):
+        check_prompts(["The"] * 1_001)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_a_bad_batch_size_is_refused(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+        check_reviews(["fine"], batch_size)

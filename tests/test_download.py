@@ -122,3 +122,18 @@ def test_a_live_download_is_waited_for_and_its_partial_file_kept(tmp_path, monke
             resume.set()
         assert first.result(timeout=30) == second.result(timeout=30)
     assert len(calls) == 1  # the second load used the first one's download
+
+
+def test_a_download_larger_than_expected_is_refused_as_it_arrives(tmp_path, monkeypatch):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(ARCHIVE, {}))
+    with pytest.raises(ch16.DataError, match="larger than the 1,000 bytes expected at most"):
+        download_module.download("https://example.invalid/a", tmp_path / "a", max_bytes=1_000)
+    assert files_in(tmp_path) == []
+
+
+def test_a_download_that_cannot_be_saved_is_a_data_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(ARCHIVE, {}))
+    monkeypatch.setattr(download_module.os, "replace", lambda *args: fail(OSError(28, "No space left on device")))
+    with pytest.raises(ch16.DataError, match=r"could not be saved as .*No space left on device"):
+        download_module.download("https://example.invalid/a", tmp_path / "a")
+    assert files_in(tmp_path) == []

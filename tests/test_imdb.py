@@ -302,3 +302,25 @@ def test_real_imdb_has_25000_balanced_reviews_per_split(real_data_dir, tmp_path)
         assert len(texts) == 25_000
         assert np.bincount(labels).tolist() == [12_500, 12_500]
         assert all(isinstance(t, str) and t.strip() for t in texts[:100])
+
+
+def test_a_linked_split_folder_is_refused(imdb_tree, tmp_path):
+    """aclImdb/train -> test: the link is above the class folders, and would make training equal test."""
+    os.rename(imdb_tree / "train", tmp_path / "moved")
+    (imdb_tree / "train").symlink_to(imdb_tree / "test")
+    with pytest.raises(ch16.DataError, match=f"{re.escape(str(imdb_tree / 'train'))} is a symbolic link"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
+def test_a_review_file_named_with_other_digits_is_read(imdb_tree, tmp_path):
+    (imdb_tree / "train" / "pos" / "²_10.txt").write_text("a superscript two")
+    texts = ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")["train"][0]
+    assert "a superscript two" in texts.tolist()
+
+
+def test_a_deeply_nested_marker_means_extract_again(imdb_archive, tmp_path, no_network):
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    ch16.load_imdb(archive.parent, cache_dir=cache)
+    (cache / "aclImdb" / ".ch16-extracted.json").write_text("[" * 100_000)
+    assert len(ch16.load_imdb(archive.parent, cache_dir=cache)["train"][0]) == 10

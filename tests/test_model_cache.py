@@ -74,6 +74,10 @@ def denied(*args):
     raise PermissionError(13, "Permission denied")
 
 
+def fail(error):
+    raise error
+
+
 def stderr_lines(capsys):
     return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
 
@@ -590,9 +594,24 @@ def test_temporary_files_of_a_killed_save_are_removed_and_others_kept(cache):
     theirs = [folder / "notes.keras", folder / ".hidden.json", folder / f".tiny.ch16-partial-{dead_pid}-xyz.keras"]
     for path in [*leftovers, old_but_alive, running, *theirs]:
         path.write_text("left over")
-    two_days_ago = time.time() - 2 * 24 * 3600
+    fresh_of_an_ended_process = folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-feedf00d.keras"
+    fresh_of_an_ended_process.write_text("maybe another machine's save, still being written")
+    two_days_ago, twenty_minutes_ago = time.time() - 2 * 24 * 3600, time.time() - 20 * 60
     os.utime(old_but_alive, (two_days_ago, two_days_ago))
+    for path in [*leftovers, *theirs]:
+        os.utime(path, (twenty_minutes_ago, twenty_minutes_ago))
     save_filled(1.0)
     remaining = {path.name for path in folder.iterdir()}
     assert not remaining & {path.name for path in [*leftovers, old_but_alive]}
-    assert {running.name, *(path.name for path in theirs)} <= remaining
+    assert {running.name, fresh_of_an_ended_process.name, *(path.name for path in theirs)} <= remaining
+
+
+def test_a_temporary_folder_that_cannot_be_used_is_a_warning_and_a_retraining(capsys, monkeypatch):
+    save_filled(1.0)
+    monkeypatch.setattr(model_cache.tempfile, "TemporaryDirectory",
+                        lambda **kwargs: fail(OSError(28, "No space left on device")))
+    trainer = Trainer()
+    ch16.load_or_train(tiny_model(), KEY, trainer)
+    assert trainer.calls == 1
+    assert any("could not be copied to a temporary folder: No space left on device" in line
+               for line in stderr_lines(capsys))

@@ -13,10 +13,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import PROJECT_DIR, background, finished_run
+from conftest import _WORK_DIR, PROJECT_DIR, background, finished_run
 
 PARTS = ["part1", "part2"]
-RUNS = {f"script {part}": ([str(PROJECT_DIR / f"ch16_{part}.py")], {}) for part in PARTS}
+# Each script run trains its own models: a cache of its own, not the one the notebooks' kernels fill.
+RUNS = {f"script {part}": ([str(PROJECT_DIR / f"ch16_{part}.py")], {"CH16_CACHE_DIR": str(_WORK_DIR / f"cache-{part}")})
+        for part in PARTS}
 
 
 @pytest.fixture(scope="module")

@@ -171,3 +171,23 @@ def test_real_novel_is_trimmed_to_the_story(real_data_dir):
     assert text.rstrip().endswith("Captain Nemo.")
     assert "Gutenberg" not in text and "\r" not in text and "\ufeff" not in text
     assert 1_100_000 < len(text) < 1_120_000
+
+
+def test_a_complete_cached_novel_shorter_than_asked_is_kept(tmp_path, no_network, capsys):
+    cached = tmp_path / "cache" / "1268-0.txt"
+    cached.parent.mkdir()
+    cached.write_bytes(synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50)))
+    with pytest.raises(ch16.DataError, match="fewer than the 1,000,000 asked for.*complete text and was kept"):
+        ch16.load_mysterious_island(cache_dir=cached.parent, min_chars=1_000_000)
+    assert cached.exists() and "Deleted" not in capsys.readouterr().out
+
+
+def test_a_novel_download_larger_than_any_novel_is_refused(tmp_path, monkeypatch):
+    from ch16 import novel as novel_module
+
+    served = tmp_path / "served.txt"
+    served.write_bytes(synthetic.gutenberg_file(synthetic.novel_body(n_sentences=500)))
+    monkeypatch.setattr(novel_module, "MAX_NOVEL_BYTES", 1_000)
+    with pytest.raises(ch16.DataError, match="larger than the 1,000 bytes expected at most"):
+        ch16.load_mysterious_island(cache_dir=tmp_path / "cache", url=served.as_uri(), min_chars=100)
+    assert files_in(tmp_path / "cache") == []

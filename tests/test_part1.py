@@ -124,6 +124,8 @@ def test_training_batches_hold_every_review_once_in_a_new_shuffled_order_each_ep
         np.testing.assert_array_equal(seen, np.arange(1, n + 1))  # each review once
         epochs.append([batch[:, 0].tolist() for batch in batches])
     assert epochs[0] != epochs[1]
+    # the reviews are reshuffled before bucketing: the batches themselves differ, not only their order
+    assert {frozenset(batch) for batch in epochs[0]} != {frozenset(batch) for batch in epochs[1]}
     # The buckets flush their partly filled batches when the data runs out: shuffled, they are
     # spread over the epoch instead of all coming last, in order of length.
     sizes = [len(batch) for batch in epochs[0]]
@@ -266,6 +268,7 @@ def test_one_long_review_does_not_pad_all_the_others(data, trained):
     ([], ValueError, "no reviews"),
     ([42], TypeError, "review 0 is not a string but int"),
     ("a bare string", TypeError, "list of strings"),
+    (["a film", "half a surrogate pair \ud800"], ValueError, "review 1 holds a character that is not text"),
 ])
 def test_prediction_rejects_bad_input(data, trained, bad, error, message):
     with pytest.raises(error, match=message):

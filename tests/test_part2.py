@@ -318,6 +318,19 @@ def test_the_softmax_equals_an_independent_computation():
     np.testing.assert_allclose(part2.softmax(scores), tf.nn.softmax(scores).numpy(), atol=1e-12)
 
 
+def test_the_window_sampler_takes_one_prompt(novel):
+    with pytest.raises(TypeError, match="takes one prompt, a string, not a list"):
+        part2.sample_window(small_transformer(novel.vocab_size), novel.id_to_char, ["The", "A"], 40, length=3)
+
+
+@pytest.mark.parametrize("depth", [7, 8])
+def test_positional_encodings_alternate_sines_and_cosines_for_any_depth(depth):
+    encoding = part2.sinusoidal_encoding(5, depth)
+    assert encoding.shape == (5, depth)
+    np.testing.assert_allclose(encoding[0, 0::2], 0, atol=1e-7)  # sin(0)
+    np.testing.assert_allclose(encoding[0, 1::2], 1, atol=1e-7)  # cos(0)
+
+
 def test_positional_encodings_depend_on_relative_position_only():
     encoding = part2.sinusoidal_encoding(50, 16).astype(np.float64)
     similarity = encoding @ encoding.T
