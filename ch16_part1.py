@@ -524,7 +524,7 @@ np.testing.assert_allclose(one_hot @ tiny_embedding.embeddings.numpy(), tiny_vec
 # 
 # ### 3.4 Building an RNN model
 # 
-# Keras offers three recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its output at the final step, $\mathbf{h}^{(T)}$. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions (`print_fn=print` prints the summary as plain text):
+# Keras offers three recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its output at the final step, $\mathbf{h}^{(T)}$. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions (`ch16.print_summary` prints Keras's summary as plain text):
 
 def stacked_model(recurrent_layer):
     kind = recurrent_layer.__name__
@@ -539,7 +539,7 @@ def stacked_model(recurrent_layer):
 
 stacked_models = {name: stacked_model(layer)
                   for name, layer in [("SimpleRNN", layers.SimpleRNN), ("LSTM", layers.LSTM), ("GRU", layers.GRU)]}
-stacked_models["LSTM"].summary(print_fn=print)
+ch16.print_summary(stacked_models["LSTM"])
 
 
 # A recurrent layer with $n$ units on $d$ input features has, per gate (or candidate), an input kernel of $d \times n$, a recurrent kernel of $n \times n$ and a bias of $n$: $n(d + n + 1)$ parameters. `SimpleRNN` has one such block, `LSTM` four (input, forget and output gates and the candidate). Keras's `GRU` has three blocks and, with its default `reset_after=True`, a second bias vector per block: $3n(d + n + 2)$. The formulas predict every layer's count:
@@ -589,7 +589,7 @@ def build_classifier(recurrent_layer, name, vocab_size, cfg, strategy, mask_zero
 
 bilstm_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units), name="bidirectional_lstm"),
                                 "bilstm", vocab_size, cfg, strategy)
-bilstm_model.summary(print_fn=print)
+ch16.print_summary(bilstm_model)
 
 
 # **Training.** The chapter's training recipe, used for every model of this part: `fit` runs up to `max_epochs` epochs while watching the validation loss. When it does not improve for an epoch, `ReduceLROnPlateau` divides the learning rate by 5: smaller steps often find a better point near the current one. When it has not improved for two epochs, `EarlyStopping` ends training and restores the weights of the best epoch. `ch16.epoch_log` shows the progress of each epoch while it runs and then leaves one line per epoch, with its seconds.

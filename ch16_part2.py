@@ -234,7 +234,7 @@ def with_perplexity(history):
 
 char_lstm = build_char_lstm(vocab_size, cfg, strategy, precision_policy,
                             learning_rate_schedule(cfg, len(lstm_train_ds), cfg.lstm_epochs))
-char_lstm.summary(print_fn=print)
+ch16.print_summary(char_lstm)
 char_lstm, lstm_history = train_or_load(char_lstm, lstm_train_ds, cfg.lstm_epochs)
 lstm_history = with_perplexity(lstm_history)
 
@@ -503,9 +503,11 @@ context_losses["continuous stream"] = keras.losses.sparse_categorical_crossentro
     val_ids[positions], stream_logits[positions - 1], from_logits=True).numpy()
 progress.finish(f"context measurement: {progress.elapsed():.0f} s")
 reference = f"fresh context of {cfg.seq_length}"
+print(f"{reference:>22}: loss {context_losses[reference].mean():.4f}")
 for name, losses in context_losses.items():
-    difference, difference_error = mean_and_error(losses - context_losses[reference])
-    print(f"{name:>22}: loss {losses.mean():.4f}; minus {reference}: {difference:+.4f} ± {difference_error:.4f}")
+    if name != reference:
+        difference, difference_error = mean_and_error(losses - context_losses[reference])
+        print(f"{name:>22}: loss {losses.mean():.4f}; minus {reference}: {difference:+.4f} ± {difference_error:.4f}")
 
 
 # {{LONG_CONTEXT}}
@@ -796,7 +798,7 @@ def build_char_transformer(vocab_size, cfg, strategy, learning_rate):
 
 char_transformer = build_char_transformer(vocab_size, cfg, strategy,
                                           learning_rate_schedule(cfg, len(transformer_train_ds), cfg.transformer_epochs))
-char_transformer.summary(print_fn=print)
+ch16.print_summary(char_transformer)
 
 
 # Training uses the same `train_or_load` as the LSTM, with the same recipe. In the committed run its {{TR_EPOCHS}} epoch times printed below add up to {{TR_MINUTES}} minutes.

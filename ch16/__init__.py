@@ -18,5 +18,5 @@ from ch16.plots import plot_history, show_figure
 from ch16.progress import Progress
 from ch16.session import in_notebook, print_run_summary, set_global_options
 from ch16.settings import choose_settings, env_choice, env_flag, env_folder, env_int
-from ch16.training import (autotune_off, epoch_log, evaluation_batches, evaluation_progress, report_best_epoch,
-                           split_evenly)
+from ch16.training import (autotune_off, epoch_log, evaluation_batches, evaluation_progress, print_summary,
+                           report_best_epoch, split_evenly)

@@ -26,6 +26,9 @@ def usable_cache(folder):
         yield
     except OSError as err:
         where = Path(err.filename) if err.filename else Path(folder)
+        if err.errno == errno.ENOTDIR:  # name the file in the way, not a path below it that cannot exist
+            while not where.exists() and where.parent != where:
+                where = where.parent
         in_the_way = err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST) or isinstance(err, NotARegularFileError)
         advice = ("Remove that path, or set CH16_CACHE_DIR to another folder." if in_the_way else
                   "Check that folder (space, permissions), or set CH16_CACHE_DIR to another folder.")

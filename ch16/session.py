@@ -53,9 +53,10 @@ def set_global_options():
     """Change the process's global state for a run of the chapter, and return the time it began:
 
     * import TensorFlow with its C++ start-up log silenced (some of it ignores
-      ``TF_CPP_MIN_LOG_LEVEL``), unless it was imported already, and keep TensorFlow's C++
-      informational messages and warnings out of the run (``TF_CPP_MIN_LOG_LEVEL=2``, unless set;
-      errors still show);
+      ``TF_CPP_MIN_LOG_LEVEL``), unless it was imported already, and keep TensorFlow's C++ log
+      out of the run (``TF_CPP_MIN_LOG_LEVEL=3``, unless it is set: its kernels' messages, such as
+      oneDNN's "falling back to the default implementation", are not the lesson; errors that stop
+      a computation still reach Python as exceptions);
     * filter two Keras warnings about tf.data datasets that are expected here (bucketed
       datasets have no known length; the pipelines shuffle themselves);
     * in a terminal run: the Agg plotting backend (figures are saved, not shown) and one-line
@@ -63,7 +64,7 @@ def set_global_options():
     * warn about environment variables named like the chapter's settings that it does not read.
     """
     started = time.perf_counter()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" not in sys.modules:
         with _quiet_stderr():
             import tensorflow as tf

@@ -78,6 +78,21 @@ def evaluation_progress(label):
     return EvaluationProgress()
 
 
+def print_summary(model):
+    """Print a model's summary as plain text: Keras's table, without terminal colours and without the
+    empty HTML output that the ``rich`` library adds in Jupyter when the summary is printed."""
+    import rich.console
+
+    is_jupyter = getattr(rich.console, "_is_jupyter", None)
+    if is_jupyter is not None:
+        rich.console._is_jupyter = lambda: False
+    try:
+        model.summary(print_fn=print)
+    finally:
+        if is_jupyter is not None:
+            rich.console._is_jupyter = is_jupyter
+
+
 def report_best_epoch(history):
     """Print the epoch whose weights early stopping kept, and the mean seconds per epoch."""
     best = int(np.argmin(history["val_loss"]))
