@@ -93,12 +93,11 @@ def time_levers(train_chunks, vocab_size, chunks_per_round, rounds, warmup):
         trainers.append(trainer)
     print(f"\nTimed: {chunks_per_round * rounds:,} chunks per lever, in {rounds} alternating rounds", flush=True)
     alternate(trainers, rounds, examples=chunks_per_round * rounds)
-    seconds = {}
+    seconds = {(model_name, name): trainer.seconds / trainer.examples * len(train_chunks)
+               for (model_name, name, *_), trainer in zip(LEVERS, trainers)}
     print(f"\n{'model':<18}{'lever':<28}{'XLA':>5}{'ms/step':>9}{'µs/chunk':>10}{'s/epoch':>9}{'vs batch 64':>13}")
     for (model_name, name, *_), trainer in zip(LEVERS, trainers):
-        per_epoch = trainer.seconds / trainer.examples * len(train_chunks)
-        seconds[model_name, name] = per_epoch
-        base = seconds[model_name, "batch 64"]
+        per_epoch, base = seconds[model_name, name], seconds[model_name, "batch 64"]
         print(f"{model_name:<18}{name:<28}{'yes' if trainer.xla else 'no':>5}{trainer.ms_per_step:>9.0f}"
               f"{trainer.seconds / trainer.examples * 1e6:>10.0f}{per_epoch:>9.1f}{base / per_epoch:>12.2f}x")
     print("(vs batch 64: how many times faster per epoch than batch 64 in float32 without XLA)")

@@ -7,10 +7,10 @@ dtype policy (``ch16.dtype_policy``):
   Dense(64, relu) -> Dense(1), with dropout, on the chapter's length-bucketed batches of up to
   128 reviews;
 * char_lstm: Embedding(vocab, 256) -> LSTM(512, return_sequences=True) -> Dense(vocab, float32),
-  on the chapter's batches of chunks of 40 characters;
+  on the chapter's batches of 64 chunks of 40 characters;
 * transformer: token and learnt position embeddings of width 256, 2 post-norm blocks of
   keras.layers.MultiHeadAttention (4 heads, causal mask, dropout 0.1, feed-forward 1,024),
-  Dense(vocab), on the same batches.
+  Dense(vocab), on the chapter's batches of 32 chunks.
 
 Each model is timed in float32 and in the precision that
 ``ch16.choose_precision("auto", ch16.gpu_capabilities(), ch16.cpu_flags())`` picks for this
@@ -93,15 +93,14 @@ def main():
         setups["imdb"] = imdb_setup(args.data_dir)
     if {"char_lstm", "transformer"} & set(args.models):
         chunks, vocab_size = character_chunks(args.data_dir, args.min_text_chars)
-        batches = part2.make_batches(chunks, PART2.batch_size, seed=SEED)
-        builders = {
-            "char_lstm": lambda policy: part2.build_char_lstm(vocab_size, PART2, DEFAULT_STRATEGY, policy,
-                                                              PART2.learning_rate),
-            "transformer": lambda policy: part2.build_char_transformer(vocab_size, PART2, DEFAULT_STRATEGY,
-                                                                       PART2.learning_rate)}
-        for name, build in builders.items():
+        builders = {  # name: (batch size, builder)
+            "char_lstm": (PART2.lstm_batch_size, lambda policy: part2.build_char_lstm(
+                vocab_size, PART2, DEFAULT_STRATEGY, policy, PART2.learning_rate)),
+            "transformer": (PART2.transformer_batch_size, lambda policy: part2.build_char_transformer(
+                vocab_size, PART2, DEFAULT_STRATEGY, PART2.learning_rate))}
+        for name, (batch_size, build) in builders.items():
             if name in args.models:
-                setups[name] = (batches, build)
+                setups[name] = (part2.make_batches(chunks, batch_size, seed=SEED), build)
 
     results = {}
     for name, (batches, build) in setups.items():

@@ -103,10 +103,10 @@ def report_best_epoch(history):
 def autotune_off(dataset):
     """Turn tf.data autotuning off for a dataset given to ``fit``/``evaluate``.
 
-    On TF 2.21, destroying a used iterator waits for the autotune thread, which can sleep for a
-    long time (``benchmarks/autotune_stall.py`` measures it): ``fit``/``evaluate`` then sit idle
-    at epoch boundaries. Without autotuning the results are identical and the stalls are gone
-    (a fixed prefetch buffer still overlaps input and training).
+    With autotuning on, ``fit`` on TF 2.21 sat idle between epochs, for longer each epoch
+    (``benchmarks/autotune_stall.py`` measures the time outside the training and validation
+    steps; the cause was not measured). Without autotuning the batches are identical and the
+    idle time is gone; a fixed prefetch buffer still overlaps input and training.
     """
     import tensorflow as tf
 

@@ -81,8 +81,8 @@ def test_training_batches_are_reshuffled_every_epoch_and_evaluation_batches_are_
 # ---- The recipe ---------------------------------------------------------------------------
 
 def test_the_learning_rate_warms_up_linearly_then_decays_along_a_cosine_to_zero():
-    cfg = SimpleNamespace(learning_rate=2e-3, warmup_epochs=0.5, max_epochs=4)
-    schedule = part2.learning_rate_schedule(cfg, steps_per_epoch=10)
+    cfg = SimpleNamespace(learning_rate=2e-3, warmup_epochs=0.5)
+    schedule = part2.learning_rate_schedule(cfg, steps_per_epoch=10, epochs=4)
     rates = np.array([float(schedule(step)) for step in range(41)])
     np.testing.assert_allclose(rates[:6], 2e-3 * np.arange(6) / 5, atol=1e-9)  # warm-up over 5 steps
     decay = np.arange(5, 41) - 5
@@ -92,11 +92,11 @@ def test_the_learning_rate_warms_up_linearly_then_decays_along_a_cosine_to_zero(
 
 def test_the_character_lstm_learns_the_synthetic_text(novel):
     keras.utils.set_random_seed(0)
-    cfg = SimpleNamespace(**{**vars(QUICK), "learning_rate": 1e-2, "warmup_epochs": 0.5, "max_epochs": 6})
-    steps = -(-len(novel.train_chunks) // 32)
-    model = part2.build_char_lstm(novel.vocab_size, cfg, DEFAULT, "float32", part2.learning_rate_schedule(cfg, steps))
-    history = part2.train(model, part2.make_batches(novel.train_chunks, 32, seed=0),
-                          part2.make_batches(novel.val_chunks, 32), cfg.max_epochs)
+    cfg = SimpleNamespace(**{**vars(QUICK), "learning_rate": 1e-2, "warmup_epochs": 0.5})
+    train_batches = part2.make_batches(novel.train_chunks, 32, seed=0)
+    model = part2.build_char_lstm(novel.vocab_size, cfg, DEFAULT, "float32",
+                                  part2.learning_rate_schedule(cfg, len(train_batches), epochs=6))
+    history = part2.train(model, train_batches, part2.make_batches(novel.val_chunks, 32), 6)
     losses = history.history["val_loss"]
     assert losses[-1] < 0.5 * np.log(novel.vocab_size), losses  # far better than guessing uniformly
     assert losses[-1] < losses[0], losses
@@ -118,7 +118,7 @@ def test_the_model_key_changes_with_everything_that_determines_the_weights(novel
     changed_text[-1] = (changed_text[-1] + 1) % novel.vocab_size
     for changed in [dict(seed=2), dict(precision="mixed_bfloat16"), dict(text_ids=changed_text),
                     dict(vocabulary=list(novel.id_to_char[::-1])),
-                    dict(cfg=SimpleNamespace(**{**vars(QUICK), "batch_size": 32}))]:
+                    dict(cfg=SimpleNamespace(**{**vars(QUICK), "lstm_batch_size": 32}))]:
         assert part2.model_key(**{**parts, **changed}) != key, changed
 
 
