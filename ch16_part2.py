@@ -171,8 +171,9 @@ print(f"batches per epoch: {lstm_train_ds.cardinality()} of up to {cfg.lstm_batc
 # The model embeds each character id in 256 dimensions, runs an LSTM with 512 units that returns its output at every position (`return_sequences=True`), and maps each output to one logit per character of the vocabulary. The loss is the sparse categorical cross-entropy computed from the logits, averaged over all 40 positions of every chunk. Its exponential, the *perplexity*, is the number of equally likely characters the model is, on average, choosing between. The LSTM keeps the configuration for which Keras uses the fused cuDNN kernel on a GPU (see part 1). It is built under the precision chosen above; the output layer stays float32. The optimizer's learning rate is a *schedule*, set by the training recipe below.
 
 #| export
-def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate):
-    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy."""
+def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_compile="auto"):
+    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy;
+    `jit_compile=True` has Keras compile its steps with XLA."""
     with strategy.scope(), ch16.dtype_policy(precision):
         model = keras.Sequential([
             keras.Input(shape=(None,), dtype="int32", name="char_ids"),
@@ -181,7 +182,7 @@ def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate):
             layers.Dense(vocab_size, dtype="float32", name="logits"),  # float32 logits under any precision
         ], name="char_lstm")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
     return model
 
 
@@ -232,9 +233,11 @@ def with_perplexity(history):
             "val_perplexity": list(np.exp(history["val_loss"]))}
 
 
+lstm_xla = precision_policy == "float32" and not gpus  # XLA on a CPU, in float32 (see the recipe above)
 char_lstm = build_char_lstm(vocab_size, cfg, strategy, precision_policy,
-                            learning_rate_schedule(cfg, len(lstm_train_ds), cfg.lstm_epochs))
+                            learning_rate_schedule(cfg, len(lstm_train_ds), cfg.lstm_epochs), jit_compile=lstm_xla)
 ch16.print_summary(char_lstm)
+print(f"XLA for the LSTM's training and evaluation steps: {'on' if char_lstm.jit_compile else 'off'}")
 char_lstm, lstm_history = train_or_load(char_lstm, lstm_train_ds, cfg.lstm_epochs)
 lstm_history = with_perplexity(lstm_history)
 

@@ -1,4 +1,4 @@
-"""The original book's character-level input pipeline against this chapter's, side by side.
+"""The original book's character-level input pipeline against this chapter's, one after the other.
 
 Both train the chapter's model (ch16.part2.build_char_lstm: Embedding(vocab, 256) ->
 LSTM(512, return_sequences=True) -> Dense(vocab), float32), for the same number of steps on the same 90% of the chunks of
@@ -11,8 +11,10 @@ LSTM(512, return_sequences=True) -> Dense(vocab), float32), for the same number 
   reshuffled each epoch, batched by 64 and prefetched, autotuning off (ch16.part2.make_batches,
   as in ch16_part2.ipynb, here at the book's batch size).
 
-The model's arithmetic dominates, so both should cost about the same per epoch; the script
-prints seconds per step and per epoch for each, and their ratio. Takes about 2 minutes on a
+The script prints seconds per step and per epoch for each, and their ratio. The two are timed
+one after the other (the book's first), not in alternating rounds, so a slow spell of a shared
+machine can favour one: the model's arithmetic is the same for both, and a difference of a few
+tens of percent is within what such a spell can make; rerun to check. Takes about 2 minutes on a
 2-core CPU.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.char_lm_pipeline_benchmark

@@ -8,8 +8,9 @@ in the least time. Time is seconds per epoch times epochs, so the benchmark meas
 separately:
 
 1. Seconds per epoch of each lever, for each model: batch size (32 to 256), XLA
-   (``jit_compile=True``; for the LSTM with ``use_cudnn=False``, since Keras refuses XLA for a
-   cuDNN-eligible LSTM) and mixed bfloat16 (fast only where the CPU computes bfloat16 natively).
+   (``jit_compile=True``; on a CPU Keras compiles the LSTM's loop with XLA, while on a GPU it
+   refuses XLA for an LSTM that it runs as a cuDNN kernel) and mixed bfloat16 (fast only where
+   the CPU computes bfloat16 natively), and the two together for the LSTM.
    Every lever trains the chapter's model (ch16.part2) on batches of the novel, in alternating
    rounds of the same number of chunks after untimed warm-up steps, so that a slow spell of a
    shared machine falls on all alike; an epoch is 24,416 chunks.
@@ -46,6 +47,7 @@ LEVERS = [  # model, name, batch size, policy, XLA
     ("char_lstm", "batch 256", 256, "float32", False),
     ("char_lstm", "batch 64, XLA", 64, "float32", True),
     ("char_lstm", "batch 64, mixed bfloat16", 64, "mixed_bfloat16", False),
+    ("char_lstm", "batch 64, XLA, mixed bfloat16", 64, "mixed_bfloat16", True),
     ("char_transformer", "batch 32", 32, "float32", False),
     ("char_transformer", "batch 64", 64, "float32", False),
     ("char_transformer", "batch 128", 128, "float32", False),
@@ -57,26 +59,14 @@ FIRST_RECIPE = {"batch_size": 64, "learning_rate": 1e-3, "epochs": 30, "schedule
                 "settings": {}}  # part 2 first used it: Adam at 1e-3, cut by 5 on a plateau, early stopping
 
 
-def without_cudnn(layer):
-    """A copy of a layer; an LSTM copy with ``use_cudnn=False`` (the only LSTM Keras lets XLA compile)."""
-    config = layer.get_config()
-    if isinstance(layer, keras.layers.LSTM):
-        config["use_cudnn"] = False
-    return layer.__class__.from_config(config)
-
-
 def build(model_name, vocab_size, cfg, policy="float32", learning_rate=None, xla=False):
+    """The chapter's model; for the LSTM with XLA, compiled as the notebook compiles it on a CPU."""
     learning_rate = cfg.learning_rate if learning_rate is None else learning_rate
     if model_name == "char_lstm":
-        model = part2.build_char_lstm(vocab_size, cfg, DEFAULT_STRATEGY, policy, learning_rate)
-        if xla:
-            with ch16.dtype_policy(policy):
-                model = keras.models.clone_model(model, clone_function=without_cudnn)
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    else:
-        with ch16.dtype_policy(policy):
-            model = part2.build_char_transformer(vocab_size, cfg, DEFAULT_STRATEGY, learning_rate)
+        return part2.build_char_lstm(vocab_size, cfg, DEFAULT_STRATEGY, policy, learning_rate,
+                                     **({"jit_compile": True} if xla else {}))
+    with ch16.dtype_policy(policy):
+        model = part2.build_char_transformer(vocab_size, cfg, DEFAULT_STRATEGY, learning_rate)
     model.jit_compile = xla
     return model
 
@@ -95,10 +85,10 @@ def time_levers(train_chunks, vocab_size, chunks_per_round, rounds, warmup):
     alternate(trainers, rounds, examples=chunks_per_round * rounds)
     seconds = {(model_name, name): trainer.seconds / trainer.examples * len(train_chunks)
                for (model_name, name, *_), trainer in zip(LEVERS, trainers)}
-    print(f"\n{'model':<18}{'lever':<28}{'XLA':>5}{'ms/step':>9}{'µs/chunk':>10}{'s/epoch':>9}{'vs batch 64':>13}")
+    print(f"\n{'model':<18}{'lever':<32}{'XLA':>5}{'ms/step':>9}{'µs/chunk':>10}{'s/epoch':>9}{'vs batch 64':>13}")
     for (model_name, name, *_), trainer in zip(LEVERS, trainers):
         per_epoch, base = seconds[model_name, name], seconds[model_name, "batch 64"]
-        print(f"{model_name:<18}{name:<28}{'yes' if trainer.xla else 'no':>5}{trainer.ms_per_step:>9.0f}"
+        print(f"{model_name:<18}{name:<32}{'yes' if trainer.xla else 'no':>5}{trainer.ms_per_step:>9.0f}"
               f"{trainer.seconds / trainer.examples * 1e6:>10.0f}{per_epoch:>9.1f}{base / per_epoch:>12.2f}x")
     print("(vs batch 64: how many times faster per epoch than batch 64 in float32 without XLA)")
     return seconds
@@ -114,7 +104,8 @@ def train_recipe(model_name, recipe, vocab_size, text_ids, vocabulary, train_chu
     val_batches = part2.make_batches(val_chunks, PART2.lstm_batch_size)
     keras.utils.set_random_seed(SEED)
     if recipe["schedule"]:
-        model = build(model_name, vocab_size, cfg, learning_rate=part2.learning_rate_schedule(cfg, len(train_batches), epochs))
+        model = build(model_name, vocab_size, cfg, learning_rate=part2.learning_rate_schedule(cfg, len(train_batches), epochs),
+                      xla=recipe.get("xla", False))
         key = part2.model_key(model, cfg, SEED, vocabulary, text_ids, "float32")
         train = lambda m: part2.train(m, train_batches, val_batches, epochs)
     else:
@@ -155,9 +146,11 @@ def main():
             ("batch 256, warm-up, cosine over 12 epochs from 4e-3", "batch 256",
              {"batch_size": 256, "epochs": 12, "schedule": True,
               "settings": {"learning_rate": 4e-3, "warmup_epochs": 0.5}}),
-            (f"the chapter's: batch {PART2.lstm_batch_size}, warm-up, cosine over {PART2.lstm_epochs} epochs "
-             f"from {PART2.learning_rate:g}", f"batch {PART2.lstm_batch_size}",
+            (f"batch {PART2.lstm_batch_size}, warm-up, cosine over {PART2.lstm_epochs} epochs from "
+             f"{PART2.learning_rate:g}", f"batch {PART2.lstm_batch_size}",
              {**adopted, "batch_size": PART2.lstm_batch_size, "epochs": PART2.lstm_epochs}),
+            (f"the chapter's: the same with XLA", f"batch {PART2.lstm_batch_size}, XLA",
+             {**adopted, "batch_size": PART2.lstm_batch_size, "epochs": PART2.lstm_epochs, "xla": True}),
         ],
         "char_transformer": [
             ("first recipe (part 1's): batch 64, Adam 1e-3, plateau cuts", "batch 64", FIRST_RECIPE),

@@ -1,9 +1,10 @@
 """Does the unidirectional SimpleRNN learn the full reviews because of this chapter's batches?
 
 The book trained a SimpleRNN on whole reviews in random batches of 32 padded at the end to their
-longest review, without a mask, and reported a validation accuracy of about 0.50: its final state
-came after hundreds of padding steps, which is section 2.4's vanishing-gradient problem. The
-chapter's SimpleRNN learns. This benchmark trains the chapter's SimpleRNN classifier
+longest review, without a mask, and reported a validation accuracy of about 0.50. The chapter's
+SimpleRNN learns. A likely reason (not measured here): without a mask the final state comes after
+hundreds of padding steps, which the gradient must cross (section 2.4) and which may wash the
+review out of the state. This benchmark trains the chapter's SimpleRNN classifier
 (ch16.part1.build_classifier with SimpleRNN(64)) with the chapter's recipe (ch16.part1.train, at
 most max_epochs epochs) on the chapter's encoded reviews, seed 1, two ways:
 
@@ -11,7 +12,11 @@ most max_epochs epochs) on the chapter's encoded reviews, seed 1, two ways:
   (``mask_zero=False``), as in benchmarks/imdb_pipeline_benchmark.py;
 * chapter's batches: length buckets of up to 128 reviews, right-padded, with the mask.
 
-It prints each epoch and the test accuracy of the kept epoch for both. One seed each.
+It prints each epoch and the test accuracy of the kept epoch for both. One seed each; the random
+state differs from the notebook's (which builds other models first), so the chapter's-batches run
+is not the notebook's run of the same model. The two runs change the mask, the padding and the
+batch size together: they show that the book's batching stops this model from learning here, not
+which of the three does it.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.simple_rnn_padding
 """

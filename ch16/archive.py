@@ -1,42 +1,49 @@
-"""Safe extraction of a .tar.gz: every header read and checked by this module (checksums, types,
-sizes, extended headers) before ``tarfile`` parses any of them, then only plain files and folders
-unpacked into a staging folder."""
+"""Safe extraction of a .tar.gz, by this module's own reader: Python's ``tarfile`` never parses a
+header (some of its versions take quadratic time on crafted extended headers, CVE-2024-6232, or
+loop for ever on a negative size, CVE-2025-8194). One reader walks the archive twice over one
+open file: first every header is read and checked, then the plain files and folders wanted are
+written into a staging folder."""
 
 import gzip
 import os
 import re
 import shutil
-import sys
-import tarfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 from ch16.errors import DataError
 from ch16.files import display_path, open_regular, partial_folder
 
-# Extended headers (pax 'x'/'g', GNU long names 'L'/'K') are read by tarfile with regular
-# expressions that take quadratic time on some inputs in Python before 3.11.10 (CVE-2024-6232):
-# a few hundred compressed bytes can stall it for hours. Real archives need a few hundred bytes.
+# Real archives need extended headers of a few hundred bytes (a long name, a few pax records).
 MAX_EXTENDED_HEADER = 8 * 1024
-_PAX_TYPES = {b"x", b"g", b"X"}  # pax extended headers (X: the Solaris variant tarfile also reads)
+_PAX_TYPES = {b"x", b"g", b"X"}  # pax extended headers (X: the Solaris variant)
 _NAME_TYPES = {b"L", b"K"}  # GNU long name and long link name
-# Member types this module accepts in an archive (the extraction then takes only files and folders):
-# files, hard and symbolic links, character and block devices, folders, named pipes. Others (GNU
-# sparse files, whose extension blocks would throw the scan out of step, contiguous files, unknown
-# types) are refused.
-_MEMBER_TYPES = {b"0", b"\0", b"1", b"2", b"3", b"4", b"5", b"6"}
+_FILE_TYPES = {b"0", b"\0", b"7"}  # regular (and contiguous) files: their data follows the header
+_REFUSED_TYPES = {b"1": "a hard link", b"2": "a symbolic link", b"3": "a character device",
+                  b"4": "a block device", b"6": "a named pipe"}
 _BLOCK = 512
 
 
+class Member(NamedTuple):
+    name: str
+    kind: bytes
+    size: int
+
+
 def _number_field(field):
-    """A numeric header field as tarfile reads it: GNU's base-256 when the first byte says so, else
-    octal digits up to the first NUL."""
+    """A numeric header field: GNU's base-256 when its first byte says so, else octal digits up to
+    the first NUL. A negative number is refused."""
     if field[0] in (0o200, 0o377):
-        return int.from_bytes(field[1:], "big", signed=field[0] == 0o377)
-    digits = field.split(b"\0", 1)[0].strip()
-    if not re.fullmatch(rb"[0-7]*", digits):
-        raise ValueError(f"a bad number field {field!r}")
-    return int(digits or b"0", 8)
+        value = int.from_bytes(field[1:], "big", signed=field[0] == 0o377)
+    else:
+        digits = field.split(b"\0", 1)[0].strip()
+        if not re.fullmatch(rb"[0-7]*", digits):
+            raise ValueError(f"a bad number field {field!r}")
+        value = int(digits or b"0", 8)
+    if value < 0:
+        raise ValueError("a header with a negative number")
+    return value
 
 
 def _checksum_is_right(header):
@@ -64,56 +71,76 @@ def _pax_records(data):
     return records
 
 
+def _read_exactly(stream, count):
+    data = stream.read(count)
+    if len(data) < count:
+        raise EOFError("the archive ends inside a member")
+    return data
+
+
 def _skip(stream, count):
     while count > 0:
-        chunk = stream.read(min(count, 1 << 20))
-        if not chunk:
-            raise EOFError("the archive ends inside a member")
-        count -= len(chunk)
+        count -= len(_read_exactly(stream, min(count, 1 << 20)))
 
 
-def scan_headers(archive, max_members):
-    """Read every header of the .tar.gz ``archive`` once, in linear time, and return the number of
-    members. ``ValueError`` (a message for a ``DataError``) for: a header whose checksum is wrong,
-    a member type this module does not accept, an extended header of more than
-    ``MAX_EXTENDED_HEADER`` bytes or badly formed pax records, more than ``max_members`` members,
-    and a compressed stream that is truncated or fails its check at the end (the whole stream is
-    read, so that gzip's CRC is checked)."""
-    members, size_override = 0, None
-    with open_regular(archive) as raw, gzip.GzipFile(fileobj=raw) as stream:
-        while True:
-            header = stream.read(_BLOCK)
-            if len(header) < _BLOCK:
-                raise EOFError("the archive ends before its end-of-archive blocks")
-            if header == bytes(_BLOCK):
-                while stream.read(1 << 20):  # the rest, up to gzip's CRC and length check
-                    pass
-                return members
-            if not _checksum_is_right(header):
-                raise ValueError("a member header with a wrong checksum")
-            size, kind = _number_field(header[124:136]), header[156:157]
-            if kind in _PAX_TYPES or kind in _NAME_TYPES:
-                if size > MAX_EXTENDED_HEADER:
-                    raise ValueError(f"an extended header of {size:,} bytes (more than the "
-                                     f"{MAX_EXTENDED_HEADER:,} allowed)")
-                data = stream.read(size)
-                if kind in _PAX_TYPES:
-                    for keyword, value in _pax_records(data):
-                        if keyword == b"size" and kind != b"g":  # tarfile takes the next member's size from it
-                            if not value.isdigit():
-                                raise ValueError("a badly formed pax header")
-                            size_override = int(value)
-                _skip(stream, -size % _BLOCK)
-                continue
-            if kind not in _MEMBER_TYPES:
-                raise ValueError(f"a member of an unsupported type ({kind!r})")
-            members += 1
-            if members > max_members:
-                raise ValueError(f"more than {max_members:,} members")
-            if size_override is not None:
-                size, size_override = size_override, None
-            if kind in (b"0", b"\0"):
-                _skip(stream, size + -size % _BLOCK)
+def _text(raw, what):
+    try:
+        return raw.split(b"\0", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"a member {what} that is not UTF-8 ({raw[:60]!r})") from None
+
+
+def _walk(stream, on_member):
+    """Read the tar stream header by header, in linear time. For each member, call
+    ``on_member(member, stream)``, which reads none or all of the member's data (``size`` bytes)
+    and returns whether it read it. Returns at the end-of-archive block, having read the rest of
+    the stream (so that gzip's CRC and length are checked)."""
+    long_name, pax_name, pax_size = None, None, None
+    while True:
+        header = stream.read(_BLOCK)
+        if len(header) < _BLOCK:
+            raise EOFError("the archive ends before its end-of-archive blocks")
+        if header == bytes(_BLOCK):
+            while stream.read(1 << 20):
+                pass
+            return
+        if not _checksum_is_right(header):
+            raise ValueError("a member header with a wrong checksum")
+        size, kind = _number_field(header[124:136]), header[156:157]
+        if kind in _PAX_TYPES or kind in _NAME_TYPES:
+            if size > MAX_EXTENDED_HEADER:
+                raise ValueError(f"an extended header of {size:,} bytes (more than the "
+                                 f"{MAX_EXTENDED_HEADER:,} allowed)")
+            data = _read_exactly(stream, size)
+            _skip(stream, -size % _BLOCK)
+            if kind == b"L":
+                long_name = _text(data, "name")
+            elif kind in _PAX_TYPES:
+                for keyword, value in _pax_records(data):
+                    if keyword.startswith(b"GNU.sparse."):
+                        raise ValueError("a sparse file (GNU.sparse pax records)")
+                    if kind == b"g":
+                        continue  # global records (a comment, a time) do not change what is extracted
+                    if keyword == b"path":
+                        pax_name = _text(value, "name")
+                    elif keyword == b"size":
+                        if not value.isdigit():
+                            raise ValueError("a badly formed pax header")
+                        pax_size = int(value)
+            continue
+        name = _text(header[:100], "name")
+        if header[257:263] == b"ustar\0":  # POSIX: a prefix of the name in bytes 345-500
+            prefix = _text(header[345:500], "name")
+            name = f"{prefix}/{name}" if prefix else name
+        name = pax_name if pax_name is not None else long_name if long_name is not None else name
+        size = pax_size if pax_size is not None else size
+        long_name, pax_name, pax_size = None, None, None
+        if kind not in _FILE_TYPES and kind != b"5" and kind not in _REFUSED_TYPES:
+            raise ValueError(f"a member of an unsupported type ({kind!r})")
+        member = Member(name, kind, size if kind in _FILE_TYPES else 0)
+        if not on_member(member, stream):
+            _skip(stream, member.size)
+        _skip(stream, -member.size % _BLOCK)
 
 
 def _member_problem(member, seen):
@@ -122,65 +149,100 @@ def _member_problem(member, seen):
     name = member.name
     if not name.strip("/"):
         return "an empty name"
-    if member.issym() or member.islnk():
-        return f"a link to {member.linkname!r}"
-    if not (member.isfile() or member.isdir()):
-        return "not a regular file or folder"
+    if member.kind in _REFUSED_TYPES:
+        return _REFUSED_TYPES[member.kind]
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
         return "an absolute path"
     if ".." in re.split(r"[/\\]", name):
         return "'..' in its path"
+    if member.kind in _FILE_TYPES and name.endswith("/"):
+        return "a file named like a folder"
+    if "\0" in name or any(ord(c) < 32 for c in name):
+        return "a control character in its name"
     if os.path.normpath(name) in seen:
         return "a second member of that name"
     return None
 
 
 def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", max_bytes=1 << 29,
-                 max_members=200_000):
+                 max_members=200_000, max_archive_bytes=1 << 30):
     """Extract the members of a .tar.gz for which ``keep(name)`` is true into a new folder beside
     ``staging_for`` (``NAME.ch16-partial-...``), and return that folder: the caller moves what it
     needs out of it and removes it. Nothing else is touched.
 
-    Every header is checked before anything is written: extended headers are bounded (see
-    ``scan_headers``), links (symbolic or hard), devices, empty names, absolute paths, '..' and
-    repeated names are refused, and so are archives of more than ``max_members`` members (the
-    official IMDb archive has about 100,000) or kept files of more than ``max_bytes`` in all
-    (512 MiB by default; the labelled reviews take about 70 MB). If extraction fails, the
+    Every header is read and checked before anything is written: extended headers are bounded,
+    links (symbolic or hard), devices, pipes, sparse files, negative sizes, empty names, absolute
+    paths, '..', names that are not UTF-8 and repeated names are refused, and so are archives of
+    more than ``max_archive_bytes`` (1 GiB; the official IMDb archive has 84 MB) or of more than
+    ``max_members`` members (it has about 100,000), and kept files of more than ``max_bytes`` in
+    all (512 MiB by default; the labelled reviews take about 70 MB). If extraction fails, the
     folder is removed.
     """
     staging_for = Path(staging_for)
     name = Path(archive).name
-    if not hasattr(tarfile, "data_filter"):  # Python 3.11.0-3.11.3
-        raise DataError(f"Extracting {name} safely needs Python 3.11.4 or later (3.11.10 or later recommended); "
-                        f"this is {sys.version.split()[0]}. {manual_hint}")
+    staging = None
     try:
-        try:
-            scan_headers(archive, max_members)
-        except ValueError as problem:
-            raise DataError(f"{name} has {problem}. Nothing was extracted. {manual_hint}") from None
-        with tarfile.open(archive, "r:gz") as tar:
-            members, seen = tar.getmembers(), set()
-            for member in members:
+        with open_regular(archive) as raw:
+            if os.fstat(raw.fileno()).st_size > max_archive_bytes:
+                raise DataError(f"{name} has {os.fstat(raw.fileno()).st_size:,} bytes, more than the "
+                                f"{max_archive_bytes:,} allowed for this archive. {manual_hint}")
+            seen, wanted, total = set(), set(), 0
+
+            def check(member, stream):
+                nonlocal total
                 problem = _member_problem(member, seen)
                 if problem:
                     raise DataError(f"Unsafe archive member {member.name!r} in {name}: {problem}. "
                                     f"Nothing was extracted. {manual_hint}")
                 seen.add(os.path.normpath(member.name))
-            wanted = [m for m in members if keep(m.name)]
-            size = sum(m.size for m in wanted if m.isfile())
-            if size > max_bytes:
-                raise DataError(f"{name} would unpack to {size:,} bytes, more than the {max_bytes:,} "
+                if len(seen) > max_members:
+                    raise ValueError(f"more than {max_members:,} members")
+                if keep(member.name):
+                    wanted.add(os.path.normpath(member.name))
+                    total += member.size
+                return False
+
+            try:
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    _walk(stream, check)
+            except ValueError as problem:
+                raise DataError(f"{name} has {problem}. Nothing was extracted. {manual_hint}") from None
+            if total > max_bytes:
+                raise DataError(f"{name} would unpack to {total:,} bytes, more than the {max_bytes:,} "
                                 f"allowed. Nothing was extracted. {manual_hint}")
             staging_for.parent.mkdir(parents=True, exist_ok=True)
             staging = partial_folder(staging_for)
-            try:
-                tar.extractall(staging, members=wanted, filter="data")
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-    except (tarfile.TarError, EOFError, ValueError, zlib.error, gzip.BadGzipFile) as err:
-        raise DataError(f"{name} is truncated or corrupt ({err}). {manual_hint}") from None
-    except OSError as err:
-        raise DataError(f"Could not extract {name} into {display_path(staging_for.parent)} "
-                        f"({err.strerror or err}). {manual_hint}") from None
+
+            def write(member, stream):
+                relative = os.path.normpath(member.name)
+                if relative not in wanted:
+                    return False
+                target = staging / relative
+                if member.kind == b"5":
+                    target.mkdir(parents=True, exist_ok=True)
+                    return False
+                target.parent.mkdir(parents=True, exist_ok=True)
+                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                with os.fdopen(descriptor, "wb") as out:
+                    left = member.size
+                    while left:
+                        chunk = _read_exactly(stream, min(left, 1 << 20))
+                        out.write(chunk)
+                        left -= len(chunk)
+                return True
+
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                _walk(stream, write)
+    except BaseException as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, DataError):
+            raise
+        if isinstance(err, (EOFError, ValueError, zlib.error, gzip.BadGzipFile)):
+            raise DataError(f"{name} is truncated or corrupt ({err}). {manual_hint}") from None
+        if isinstance(err, OSError):
+            where = display_path(staging_for.parent)
+            raise DataError(f"Could not extract {name} into {where} ({err.strerror or err}). {manual_hint}") from None
+        raise
     return staging

@@ -56,18 +56,25 @@ def check_window(window, trained_length):
                          f"not {window!r}")
 
 
+MAX_REVIEWS, MAX_REVIEW_CHARS, MAX_REVIEW_BATCH = 100_000, 1_000_000, 4_096
+
+
 def check_reviews(reviews, batch_size=1):
     """The reviews given to ``predict_sentiment``: a non-empty list of strings of UTF-8-encodable text,
     and its batch size."""
-    if not is_whole_number(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+    if not is_whole_number(batch_size) or not 1 <= batch_size <= MAX_REVIEW_BATCH:
+        raise ValueError(f"batch_size must be a whole number from 1 to {MAX_REVIEW_BATCH:,}, not {batch_size!r}")
     if isinstance(reviews, str) or not isinstance(reviews, (list, tuple)):
         raise TypeError("reviews must be a list of strings")
     if not reviews:
         raise ValueError("no reviews given")
+    if len(reviews) > MAX_REVIEWS:
+        raise ValueError(f"{len(reviews):,} reviews given, more than the {MAX_REVIEWS:,} allowed in one call")
     for i, review in enumerate(reviews):
         if not isinstance(review, str):
             raise TypeError(f"review {i} is not a string but {type(review).__name__}")
+        if len(review) > MAX_REVIEW_CHARS:
+            raise ValueError(f"review {i} has {len(review):,} characters, more than the {MAX_REVIEW_CHARS:,} allowed")
         try:
             review.encode("utf-8")
         except UnicodeEncodeError as error:

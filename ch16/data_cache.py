@@ -41,9 +41,11 @@ def filling(folder):
     """Hold ``folder`` while this process fills it, after removing the temporary files and folders
     (``NAME.ch16-partial-...``) that a killed run of this chapter left there. Another process
     (or thread) filling the same folder waits for the lock, so the temporary files of a live
-    download are never removed; files of other names are never touched."""
+    download are never removed; files of other names are never touched. Where the file system
+    has no locks, only temporary entries untouched for a day are removed (a live run's could be
+    among younger ones)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with folder_lock(folder, waiting=f"Waiting for another process that is filling {display_path(folder)} ..."):
-        remove_partials(folder, OWN_NAMES)
+    with folder_lock(folder, waiting=f"Waiting for another process that is filling {display_path(folder)} ...") as locked:
+        remove_partials(folder, OWN_NAMES, older_than=0 if locked else 24 * 3600)
         yield

@@ -13,6 +13,7 @@ from ch16.errors import DataError
 from ch16.files import partial_file
 
 DOWNLOAD_MIN_RATE = (1_000, 120)  # bytes per second, on average over any this many seconds
+DOWNLOAD_MAX_SECONDS = 3 * 3600  # a whole download (84 MB in 3 hours: 8 kB/s on average)
 
 
 def _content_length(response, url, manual_hint):
@@ -48,7 +49,8 @@ def download(url, destination, sha256=None, manual_hint="", check=None, max_byte
                     # (each in time for the 60 s timeout) is caught by the rate check below.
                     read = response.read1 if isinstance(response, http.client.HTTPResponse) else response.read
                     rate, window = DOWNLOAD_MIN_RATE
-                    progress = collections.deque([(time.monotonic(), 0)])  # (time, bytes received)
+                    started = time.monotonic()
+                    progress = collections.deque([(started, 0)])  # (time, bytes received)
                     for block in iter(lambda: read(1 << 20), b""):
                         out.write(block)
                         digest.update(block)
@@ -60,6 +62,8 @@ def download(url, destination, sha256=None, manual_hint="", check=None, max_byte
                         while len(progress) > 1 and progress[1][0] <= now - window:
                             progress.popleft()  # keep one point at least `window` seconds old
                         progress.append((now, received))
+                        if now - started > DOWNLOAD_MAX_SECONDS:
+                            raise TimeoutError(f"too slow: not complete after {DOWNLOAD_MAX_SECONDS:,} s")
                         since, then = progress[0]
                         if now - since >= window and received - then < rate * (now - since):
                             raise TimeoutError(f"too slow: {received - then:,} bytes in the last {now - since:.0f} s, "

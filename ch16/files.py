@@ -10,6 +10,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from ch16.settings import PROJECT_DIR
@@ -65,13 +66,14 @@ def sha256_of(path):
 def folder_lock(folder, waiting=None):
     """Hold an exclusive lock on ``folder`` (shared with other processes and threads), printing
     ``waiting`` first if another holds it. Where the folder cannot be opened for reading or its
-    file system has no locks, go on without one."""
+    file system has no locks, go on without one. Yields whether the lock is held."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
-        yield
+        yield False
         return
     try:
+        locked = True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -81,7 +83,8 @@ def folder_lock(folder, waiting=None):
         except OSError as error:
             if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
                 raise
-        yield
+            locked = False
+        yield locked
     finally:
         os.close(fd)  # releases the lock
 
@@ -116,12 +119,15 @@ def partial_folder(destination):
     return Path(tempfile.mkdtemp(prefix=destination.name + PARTIAL_TAG, dir=destination.parent))
 
 
-def remove_partials(folder, names):
+def remove_partials(folder, names, older_than=0):
     """Remove what a killed run of this chapter left in ``folder``: entries named
-    ``NAME.ch16-partial-XXXXXXXX`` for a NAME in ``names``, and nothing else."""
+    ``NAME.ch16-partial-XXXXXXXX`` for a NAME in ``names``, last changed more than ``older_than``
+    seconds ago, and nothing else."""
     for entry in Path(folder).iterdir():
         base, tag, _ = entry.name.rpartition(PARTIAL_TAG)
         if tag and base in names and _PARTIAL.search(entry.name):
+            if older_than and time.time() - entry.lstat().st_mtime < older_than:
+                continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:

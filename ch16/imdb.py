@@ -25,6 +25,7 @@ IMDB_SPLITS = ("train", "test")
 IMDB_CLASSES = ("neg", "pos")  # label 0, label 1
 MAX_REVIEW_BYTES = 1 << 20  # the longest real review has about 14,000 bytes
 MAX_ARCHIVE_BYTES = 256 << 20  # the official archive has 84 MB
+MAX_REVIEWS, MAX_REVIEWS_BYTES = 200_000, 1 << 29  # as for an archive
 MARKER = ".ch16-extracted.json"  # in an aclImdb/ folder this chapter extracted, with what it checked
 
 
@@ -78,7 +79,7 @@ def _split_files(root, data_dir=None, shown_as=None):
     """{(split, class): review files} of an aclImdb/ folder; a ``DataError`` if a split is missing, or
     if two splits are the same folder. ``shown_as`` names the folder in messages (an archive whose
     staging folder it is)."""
-    files, folders = {}, {}
+    files, folders, inodes, total = {}, {}, {}, 0
     for split in IMDB_SPLITS:
         for label in IMDB_CLASSES:
             folder = root / split / label
@@ -93,6 +94,18 @@ def _split_files(root, data_dir=None, shown_as=None):
                                 f"folder. {_hint(data_dir)}")
             folders[identity] = f"{split}/{label}"
             files[split, label] = found
+            for path in found:  # a review hard-linked into two places (as the same file twice) is refused
+                info = os.lstat(path)
+                total += info.st_size
+                if info.st_nlink > 1 and (info.st_dev, info.st_ino) in inodes:
+                    raise DataError(f"In {shown_as or root}, {split}/{label}/{path.name} and "
+                                    f"{inodes[info.st_dev, info.st_ino]} are the same file (hard links). "
+                                    f"{_hint(data_dir)}")
+                inodes[info.st_dev, info.st_ino] = f"{split}/{label}/{path.name}"
+    if len(inodes) > MAX_REVIEWS or total > MAX_REVIEWS_BYTES:
+        raise DataError(f"{shown_as or root} holds {len(inodes):,} reviews of {total:,} bytes, more than the "
+                        f"{MAX_REVIEWS:,} reviews or {MAX_REVIEWS_BYTES:,} bytes allowed (the official data set "
+                        f"has 50,000 labelled reviews of about 65 MB). {_hint(data_dir)}")
     return files
 
 
@@ -159,9 +172,15 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
                             f"({', '.join(a.name for a in archives)}): keep one. {hint}")
         archive = archives[0]
         try:
+            if os.stat(archive).st_size > MAX_ARCHIVE_BYTES:
+                raise DataError(f"{archive} has {os.stat(archive).st_size:,} bytes, more than the "
+                                f"{MAX_ARCHIVE_BYTES:,} allowed (the official archive has 84 MB). {hint}")
             archive_sha256 = sha256_of(archive)
         except OSError as err:
             raise DataError(f"{archive} cannot be read ({err.strerror or err}). {hint}") from None
+        if archive_sha256 != sha256:
+            print(f"Note: {archive.name} is not the official archive (its SHA-256 differs); its reviews are "
+                  "checked as any archive's and used.")
     extracted = cache / "aclImdb"
     source = f"{archive.name} sha256 {archive_sha256}"
     with usable_cache(cache), filling(cache):
@@ -175,7 +194,8 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
                 print(f"Downloading the IMDb reviews (84 MB) from {url}")
                 download(url, archive, sha256, manual_hint=hint, max_bytes=MAX_ARCHIVE_BYTES)
         print(f"Extracting {archive.name} (labelled reviews only) ...")
-        staging = safe_extract(archive, extracted, keep=_labelled_review, manual_hint=hint)
+        staging = safe_extract(archive, extracted, keep=_labelled_review, manual_hint=hint,
+                               max_archive_bytes=MAX_ARCHIVE_BYTES)
         try:  # only a checked folder becomes the cache entry; the staging folder goes in every case
             unpacked = staging / "aclImdb"
             if not unpacked.is_dir():
@@ -193,7 +213,11 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
 
 
 def _labelled_review(name):
+    """Whether to extract an archive member: the labelled reviews and the folders above them, never
+    an entry named like this chapter's marker."""
     parts = Path(name).parts
+    if MARKER in parts:
+        return False
     return len(parts) <= 2 or (parts[1] in IMDB_SPLITS and parts[2] in IMDB_CLASSES)
 
 

@@ -245,6 +245,10 @@ def _read_entry(path, key):
         if not (isinstance(meta.get("keras_sha256"), str) and isinstance(history, dict)
                 and all(isinstance(values, list) for values in history.values())):
             raise _DamagedEntry(meta_path, "it lacks the checksum or the history")
+        lengths = {len(values) for values in history.values()}
+        if not ("loss" in history and len(lengths) == 1 and lengths != {0}
+                and all(type(value) in (int, float) for values in history.values() for value in values)):
+            raise _DamagedEntry(meta_path, "its history is not one list of numbers per measure, each of every epoch")
         if not (path.exists() or path.is_symlink()):
             raise _DamagedEntry(path, "it is missing")
         model_bytes = _read(path, MAX_MODEL_BYTES)

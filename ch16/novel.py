@@ -71,7 +71,13 @@ def _read_novel(path, min_chars, manual_hint):
     except OSError as err:
         raise _Unreadable(DataError(f"{path} is unreadable ({err.strerror or err}). {manual_hint}")) from None
     try:
-        text = trim_gutenberg(raw.decode("utf-8"), source=str(path))
+        decoded = raw.decode("utf-8")
+        start = _START_MARKER.search(decoded)
+        marker_line = decoded[start.start():].split("\n", 1)[0] if start is not None else ""
+        if start is not None and "MYSTERIOUS ISLAND" not in marker_line.upper():
+            raise DataError(f"{path} is a Project Gutenberg text, but its START marker does not name "
+                            "The Mysterious Island: another book?")
+        text = trim_gutenberg(decoded, source=str(path))
     except UnicodeDecodeError as err:
         raise DataError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}). {manual_hint}") from None
     except DataError as err:

@@ -54,8 +54,9 @@ def make_batches(chunks, batch_size, seed=None):
     return ch16.autotune_off(dataset.batch(batch_size).prefetch(8))
 
 
-def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate):
-    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy."""
+def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_compile="auto"):
+    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy;
+    `jit_compile=True` has Keras compile its steps with XLA."""
     with strategy.scope(), ch16.dtype_policy(precision):
         model = keras.Sequential([
             keras.Input(shape=(None,), dtype="int32", name="char_ids"),
@@ -64,7 +65,7 @@ def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate):
             layers.Dense(vocab_size, dtype="float32", name="logits"),  # float32 logits under any precision
         ], name="char_lstm")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
     return model
 
 

@@ -1,10 +1,12 @@
 """Figures: shown inline in Jupyter, saved under the cache folder in a terminal run; the one
 plot of training curves used for every model."""
 
+import os
+
 import numpy as np
 
 from ch16.errors import warn
-from ch16.files import display_path
+from ch16.files import display_path, partial_file
 from ch16.session import in_notebook
 from ch16.settings import cache_dir
 
@@ -20,7 +22,14 @@ def show_figure(fig, name):
     path = cache_dir() / "figures" / f"{name}.png"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+        descriptor, temporary = partial_file(path)  # written whole, then renamed: never through a link
+        try:
+            with os.fdopen(descriptor, "wb") as out:
+                fig.savefig(out, format="png", dpi=100, bbox_inches="tight")
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     except OSError as error:
         warn(f"could not save the figure {display_path(path)} "
              f"({error.strerror or type(error).__name__}); the run goes on without it.")

@@ -3,6 +3,7 @@ injected as notebook parameters), the full-run or quick-mode value of each hyper
 the cache folder."""
 
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -53,21 +54,20 @@ def env_int(name, default, low=0, high=2**31 - 1):
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
+    number = int(value) if re.fullmatch(r"[0-9]{1,10}", value) else None  # ASCII digits only: not "1_000", "+7"
     if number is None or not low <= number <= high:
         raise SettingError(f"{name}={os.environ[name]!r} is not a whole number from {low} to {high}.")
     return number
 
 
 def env_folder(name):
-    """An environment variable naming a folder (``~`` expanded); unset or empty means None. A
-    ``~user`` that names no user is a ``SettingError`` naming the variable."""
-    value = os.environ.get(name, "").strip()
-    if not value:
+    """An environment variable naming a folder (``~`` expanded); unset means None. Set but empty
+    (a mistyped ``$VAR``, say) is a ``SettingError``, and so is a ``~user`` that names no user."""
+    if name not in os.environ:
         return None
+    value = os.environ[name].strip()
+    if not value:
+        raise SettingError(f"{name} is set but empty: unset it (unset {name}) or give it a folder.")
     try:
         return Path(value).expanduser()
     except RuntimeError as error:  # "Could not determine home directory."

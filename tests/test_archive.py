@@ -21,17 +21,19 @@ def test_extraction_failing_half_way_leaves_no_folder_and_no_staging(imdb_archiv
     becomes the extracted folder only when complete, so the failure leaves neither behind."""
     archive, _ = imdb_archive
     files_in_before = files_in(tmp_path)
-    real_extract = tarfile.TarFile.extract
+    real_fdopen, opened = os.fdopen, []
 
-    def extract_then_fill_the_disk(self, member, path="", **options):
-        if member.isfile() and any(Path(path).rglob("*.txt")):  # one review already written
+    def fdopen_then_fill_the_disk(descriptor, *args, **options):
+        opened.append(descriptor)
+        if len(opened) == 2:  # one review already written
+            os.close(descriptor)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_extract(self, member, path, **options)
+        return real_fdopen(descriptor, *args, **options)
 
-    monkeypatch.setattr(tarfile.TarFile, "extractall", lambda self, path, members, **options: [
-        extract_then_fill_the_disk(self, member, path, **options) for member in members])
+    monkeypatch.setattr(os, "fdopen", fdopen_then_fill_the_disk)
     with pytest.raises(ch16.DataError, match="No space left on device"):
         safe_extract(archive, tmp_path / "unpacked", manual_hint="")
+    assert len(opened) == 2
     assert files_in(tmp_path) == files_in_before
 
 
@@ -133,7 +135,7 @@ def test_a_member_with_an_empty_name_is_named_as_such(tmp_path):
         tar.addfile(member)
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "aclImdb.tar.gz").write_bytes(gzip.compress(buffer.getvalue()))
-    with pytest.raises(ch16.DataError, match="Unsafe archive member '' in aclImdb.tar.gz: an empty name"):
+    with pytest.raises(ch16.DataError, match="Unsafe archive member '/' in aclImdb.tar.gz: an empty name"):
         ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
 
 
@@ -216,18 +218,75 @@ def test_a_compressed_stream_that_fails_its_check_is_refused(imdb_archive, tmp_p
         ch16.load_imdb(tmp_path / "damaged", cache_dir=tmp_path / "cache")
 
 
-def test_a_size_field_read_as_tarfile_reads_it(tmp_path):
-    """A size field that starts with NUL is 0 for tarfile; the scan must agree, or the two disagree
-    about where the next header starts."""
+def test_number_fields_are_read_as_tar_writes_them_and_negative_ones_are_refused():
     from ch16.archive import _number_field
 
     assert _number_field(b"\x00" + b"00000001000") == 0
     assert _number_field(b"00000001000\x00") == 512
     assert _number_field(bytes([0o200]) + (1000).to_bytes(11, "big")) == 1000
+    with pytest.raises(ValueError, match="negative"):
+        _number_field(bytes([0o377]) + (-512).to_bytes(11, "big", signed=True))
 
 
-def test_a_python_without_the_extraction_filter_is_told_so(imdb_archive, tmp_path, monkeypatch):
-    archive, _ = imdb_archive
-    monkeypatch.delattr(tarfile, "data_filter")
-    with pytest.raises(ch16.DataError, match="needs Python 3.11.4 or later"):
-        safe_extract(archive, tmp_path / "out")
+def _raw_header(name, size_field, kind=b"0"):
+    """A ustar header written byte by byte, so that it can hold what tarfile would not write."""
+    header = bytearray(512)
+    header[:len(name)] = name
+    header[100:108], header[108:116], header[116:124] = b"0000644\0", b"0000000\0", b"0000000\0"
+    header[124:136], header[136:148], header[156:157] = size_field, b"00000000000\0", kind
+    header[257:263], header[263:265] = b"ustar\0", b"00"
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)
+
+
+NEGATIVE = bytes([0o377]) + (-512).to_bytes(11, "big", signed=True)
+
+
+@pytest.mark.parametrize("raw, problem", [
+    # a member of size -512: Python 3.11.7's tarfile reads the same header again for ever (CVE-2025-8194)
+    (_raw_header(b"aclImdb/a.txt", b"%011o\0" % 0) + _raw_header(b"aclImdb/b.txt", NEGATIVE) + bytes(1024),
+     "a header with a negative number"),
+    # an extended header of size -1 would have the whole stream read into memory
+    (_raw_header(b"PaxHeader", bytes([0o377]) + (-1).to_bytes(11, "big", signed=True), b"x") + bytes(1024),
+     "a header with a negative number"),
+    # pax sparse records: tarfile reads a sparse map of any length before any cap applies
+    (_raw_header(b"PaxHeader", b"%011o\0" % len(_pax_record_of(b"GNU.sparse.major", b"1")), b"x")
+     + _pax_record_of(b"GNU.sparse.major", b"1").ljust(512, b"\0") + _raw_header(b"aclImdb/a.txt", b"%011o\0" % 0)
+     + bytes(1024), "a sparse file"),
+    # a file named like a folder: tarfile takes it for a folder and reads no data after it
+    (_raw_header(b"aclImdb/d/", b"%011o\0" % 512, b"\0") + bytes(512) + bytes(1024), "a file named like a folder"),
+])
+def test_headers_that_make_tarfile_loop_or_read_without_bound_are_refused_in_seconds(tmp_path, raw, problem):
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "aclImdb.tar.gz").write_bytes(gzip.compress(raw))
+    error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError) and problem in str(error), error
+    assert not any((tmp_path / "cache").rglob("*.txt"))
+
+
+def test_a_negative_size_cannot_take_the_unpacked_size_under_its_cap(tmp_path):
+    """A member of 3 MiB followed by one of a negative size: the sum of the sizes is below any cap."""
+    big = _raw_header(b"aclImdb/a.txt", b"%011o\0" % (3 << 20)) + bytes(3 << 20)
+    back = bytes([0o377]) + (-(len(big) + 512)).to_bytes(11, "big", signed=True)
+    archive = tmp_path / "aclImdb.tar.gz"
+    archive.write_bytes(gzip.compress(big + _raw_header(b"aclImdb/b.txt", back) + bytes(1024)))
+    with pytest.raises(ch16.DataError, match="negative"):
+        safe_extract(archive, tmp_path / "out", max_bytes=1 << 20)
+    assert not any(tmp_path.rglob("*.txt"))
+
+
+def test_an_archive_entry_named_like_the_marker_is_not_extracted(imdb_tree, tmp_path):
+    """The marker says which folder this chapter extracted; an archive cannot bring its own."""
+    (imdb_tree / ch16.imdb.MARKER).mkdir()
+    synthetic.make_imdb_archive(tmp_path / "archive" / "aclImdb_v1.tar.gz", imdb_tree)
+    ch16.load_imdb(tmp_path / "archive", cache_dir=tmp_path / "cache")
+    assert (tmp_path / "cache" / "aclImdb" / ch16.imdb.MARKER).is_file()
+
+
+def test_a_local_archive_over_its_size_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    (tmp_path / "local").mkdir()
+    with open(tmp_path / "local" / "aclImdb_v1.tar.gz", "wb") as sparse:
+        sparse.truncate(ch16.imdb.MAX_ARCHIVE_BYTES + 1)  # a sparse file: no disk space used
+    error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert isinstance(error, ch16.DataError) and "more than the" in str(error), error

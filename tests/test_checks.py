@@ -72,7 +72,14 @@ def test_too_many_prompts_are_refused():
         check_prompts(["The"] * 1_001)
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, 2**64, np.uint64(2**64 - 1)])
 def test_a_bad_batch_size_is_refused(batch_size):
-    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number from 1 to 4,096"):
         check_reviews(["fine"], batch_size)
+
+
+def test_too_many_or_too_long_reviews_are_refused():
+    with pytest.raises(ValueError, match="100,001 reviews given, more than the 100,000 allowed"):
+        check_reviews([""] * 100_001)
+    with pytest.raises(ValueError, match="review 1 has 1,000,001 characters, more than the 1,000,000 allowed"):
+        check_reviews(["fine", "a" * 1_000_001])

@@ -96,6 +96,27 @@ def test_a_server_sending_a_byte_now_and_then_is_given_up_on(tmp_path, monkeypat
 
 
 
+def test_a_download_slow_but_above_the_minimum_rate_ends_at_its_deadline(tmp_path, monkeypatch):
+    """A server sending steadily just above the minimum rate would keep a large download going for
+    days; the whole download has a deadline."""
+    monkeypatch.setattr(download_module, "DOWNLOAD_MIN_RATE", (10, 1.0))  # the server sends 20 bytes/s
+    monkeypatch.setattr(download_module, "DOWNLOAD_MAX_SECONDS", 2)
+    for proxy in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DripHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        error = raised_within(15, ch16.load_imdb, cache_dir=tmp_path / "cache",
+                              url=f"http://127.0.0.1:{server.server_port}/a.tar.gz",
+                              sha256=hashlib.sha256(ARCHIVE).hexdigest())
+        assert isinstance(error, ch16.DataError)
+        assert re.search(f"interrupted after .* bytes.*not complete after 2 s.*{HINT}", str(error))
+        assert files_in(tmp_path / "cache") == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_live_download_is_waited_for_and_its_partial_file_kept(tmp_path, monkeypatch, capsys):
     served = synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50))
     resume = threading.Event()

@@ -41,3 +41,21 @@ def test_a_terminal_run_saves_its_figures_and_goes_on_when_it_cannot(tmp_path, m
     warning = capsys.readouterr().err
     assert f"could not save the figure {(tmp_path / 'blocked').resolve() / 'figures' / 'unsaved.png'}" in warning
     assert not any(plt.fignum_exists(figure.number) for figure in figures)  # both closed
+
+
+def test_a_figure_is_never_written_through_a_link(tmp_path, monkeypatch):
+    """figures/NAME.png as a link to a file elsewhere: the figure replaces the link, not that file."""
+    import matplotlib.pyplot as plt
+
+    import ch16
+
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "figures").mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a figure")
+    (tmp_path / "cache" / "figures" / "linked.png").symlink_to(victim)
+    ch16.show_figure(plt.figure(), "linked")
+    assert victim.read_text() == "not a figure"
+    saved = tmp_path / "cache" / "figures" / "linked.png"
+    assert not saved.is_symlink() and saved.read_bytes().startswith(b"\x89PNG")
+    assert [p.name for p in saved.parent.iterdir()] == ["linked.png"]  # no temporary file left

@@ -1,10 +1,10 @@
 """ch16.imdb: local copies, the download cache, the rechecked extraction, and a clear error for every failure."""
 
 import hashlib
+import errno
 import os
 import re
 import threading
-import tarfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -118,14 +118,15 @@ def test_reviews_deleted_from_the_extracted_cache_are_noticed_and_extracted_agai
 def test_two_extractions_into_one_cache_at_once_both_succeed(imdb_archive, tmp_path, no_network, monkeypatch):
     archive, _ = imdb_archive
     cache = tmp_path / "cache"
-    extract = tarfile.TarFile.extractall
+    extract = ch16.imdb.safe_extract
     extractions = []
 
-    def slow_extract(self, *args, **kwargs):  # widens the time in which two extractions could overlap
-        extractions.append(self.name)
-        extract(self, *args, **kwargs)
+    def slow_extract(*args, **kwargs):  # widens the time in which two extractions could overlap
+        extractions.append(args[0])
+        staging = extract(*args, **kwargs)
         time.sleep(0.3)
-    monkeypatch.setattr(tarfile.TarFile, "extractall", slow_extract)
+        return staging
+    monkeypatch.setattr(ch16.imdb, "safe_extract", slow_extract)
     start = threading.Barrier(2)
 
     def load():
@@ -277,6 +278,21 @@ def test_links_in_a_data_folder_are_refused(imdb_tree, tmp_path, link):
         ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
 
 
+def test_a_review_hard_linked_into_another_split_is_refused(imdb_tree, tmp_path):
+    """A hard link is no symbolic link, but it makes a test review a training review all the same."""
+    test_review = next((imdb_tree / "test" / "pos").iterdir())
+    os.link(next((imdb_tree / "train" / "pos").iterdir()), imdb_tree / "test" / "pos" / "777_9.txt")
+    with pytest.raises(ch16.DataError, match=r"are the same file \(hard links\)"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+    assert test_review.exists()
+
+
+def test_a_data_folder_with_more_reviews_than_allowed_is_refused(imdb_tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(ch16.imdb, "MAX_REVIEWS", 19)  # the synthetic folder holds 20
+    with pytest.raises(ch16.DataError, match="holds 20 reviews of .* more than the 19 reviews"):
+        ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
+
+
 def test_a_review_file_larger_than_any_review_is_refused(imdb_tree, tmp_path):
     review = imdb_tree / "train" / "neg" / "99_1.txt"
     review.write_bytes(b"long " * (MAX_REVIEW_BYTES // 5 + 1))
@@ -324,3 +340,22 @@ def test_a_deeply_nested_marker_means_extract_again(imdb_archive, tmp_path, no_n
     ch16.load_imdb(archive.parent, cache_dir=cache)
     (cache / "aclImdb" / ".ch16-extracted.json").write_text("[" * 100_000)
     assert len(ch16.load_imdb(archive.parent, cache_dir=cache)["train"][0]) == 10
+
+
+def test_without_a_lock_only_day_old_temporary_entries_are_removed(tmp_path, monkeypatch):
+    """On a file system without locks another run may be downloading right now: its young temporary
+    file is kept; one a day old is a killed run's and goes."""
+    import fcntl
+
+    from ch16.data_cache import filling
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    young, old = tmp_path / "1268-0.txt.ch16-partial-abcd1234", tmp_path / "aclImdb_v1.tar.gz.ch16-partial-efgh5678"
+    young.write_text("a live download")
+    old.write_text("a killed download")
+    os.utime(old, (time.time() - 2 * 24 * 3600,) * 2)
+    with filling(tmp_path):
+        pass
+    assert young.exists() and not old.exists()

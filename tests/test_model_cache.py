@@ -367,11 +367,26 @@ def _random_keras_with_a_matching_checksum(path):
     meta_path.write_text(json.dumps(meta))
 
 
+def _json_history_of_strings(path):
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["history"] = {"loss": ["not a number"]}
+    meta_path.write_text(json.dumps(meta))
+
+
+def _json_history_without_the_loss(path):
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["history"] = {"accuracy": [0.5]}
+    meta_path.write_text(json.dumps(meta))
+
+
 @pytest.mark.parametrize("damage, damaged_file", [
     (_truncate, KERAS_NAME), (_empty, KERAS_NAME), (_random_bytes, KERAS_NAME),
     (_another_models_keras, KERAS_NAME), (_keras_missing, KERAS_NAME),
     (_random_keras_with_a_matching_checksum, KERAS_NAME),
     (_json_not_json, JSON_NAME), (_json_without_checksum, JSON_NAME), (_json_nested_too_deep, JSON_NAME),
+    (_json_history_of_strings, JSON_NAME), (_json_history_without_the_loss, JSON_NAME),
 ])
 def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, damage, damaged_file):
     save_filled(1.0)

@@ -191,3 +191,11 @@ def test_a_novel_download_larger_than_any_novel_is_refused(tmp_path, monkeypatch
     with pytest.raises(ch16.DataError, match="larger than the 1,000 bytes expected at most"):
         ch16.load_mysterious_island(cache_dir=tmp_path / "cache", url=served.as_uri(), min_chars=100)
     assert files_in(tmp_path / "cache") == []
+
+
+def test_another_project_gutenberg_book_is_refused(tmp_path):
+    """A wrong file or mirror can serve another complete Gutenberg ebook: its START marker names it."""
+    raw = synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50))
+    (tmp_path / "1268-0.txt").write_bytes(raw.replace(b"THE MYSTERIOUS ISLAND ***", b"TWENTY THOUSAND LEAGUES ***"))
+    with pytest.raises(ch16.DataError, match="does not name The Mysterious Island"):
+        ch16.load_mysterious_island(tmp_path, min_chars=10)

@@ -83,13 +83,21 @@ def test_env_int_rejects_other_values_and_numbers_out_of_range_naming_the_variab
         ch16.env_int("CH16_TEST_INT", 7, low=1, high=100)
 
 
-def test_env_folder_names_a_path_and_empty_is_none(monkeypatch, tmp_path):
+def test_env_folder_names_a_path_unset_is_none_and_set_but_empty_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("CH16_TEST_FOLDER", str(tmp_path))
     assert ch16.env_folder("CH16_TEST_FOLDER") == tmp_path
-    monkeypatch.setenv("CH16_TEST_FOLDER", "")
-    assert ch16.env_folder("CH16_TEST_FOLDER") is None
+    monkeypatch.setenv("CH16_TEST_FOLDER", " ")  # CH16_DATA_DIR=$MISTYPED would otherwise mean "download"
+    with pytest.raises(SettingError, match="CH16_TEST_FOLDER is set but empty"):
+        ch16.env_folder("CH16_TEST_FOLDER")
     monkeypatch.delenv("CH16_TEST_FOLDER")
     assert ch16.env_folder("CH16_TEST_FOLDER") is None
+
+
+@pytest.mark.parametrize("value", ["1_000", "+7", "１２", "٣", "12345678901"])
+def test_a_seed_is_ascii_digits_only(monkeypatch, value):
+    monkeypatch.setenv("CH16_SEED", value)
+    with pytest.raises(SettingError, match="CH16_SEED"):
+        ch16.env_int("CH16_SEED", 1)
 
 
 def test_a_home_folder_of_no_user_is_a_setting_error_naming_the_variable(monkeypatch):
