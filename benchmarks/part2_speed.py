@@ -16,13 +16,15 @@ separately:
    shared machine falls on all alike; an epoch is 24,416 chunks.
 2. Epochs: each recipe trained to its end (early stopping, or the end of its schedule) at seed 1,
    in float32, with the validation loss of every epoch; "epochs to target" is the first epoch
-   whose validation loss is at most the first recipe's committed result. A recipe that the
-   notebook has already trained is loaded from the model cache with its history (the same key
-   as the notebook's: same code, settings and seed), not trained again.
+   whose validation loss is at most the first recipe's committed result. A recipe already trained
+   with the same key (the same code, settings, seed and data) is loaded from the model cache
+   with its history instead of being trained again, and the printout says so: the notebook's
+   character LSTM has this benchmark's key for the chapter's recipe with XLA, the Transformer
+   does not (Keras records the module of its custom layers, ``__main__`` in the notebook).
 
 The wall time of a recipe is its number of epochs times the seconds per epoch of its lever from
-part 1 of this benchmark (validation, about a tenth of an epoch's work, not included), and,
-where the recipe was trained here or by the notebook, the sum of its epochs' measured seconds.
+part 1 of this benchmark (training steps only: validation, a forward pass over a tenth as many
+chunks, is not included), and the sum of its epochs' measured seconds in the run that trained it.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.part2_speed
 """
@@ -172,10 +174,11 @@ def main():
                          reached[0] if reached else None, seconds[model_name, lever], sum(history["seconds"])))
             print("validation loss by epoch: " + " ".join(f"{loss:.4f}" for loss in losses), flush=True)
 
-    print(f"\n{'model':<18}{'recipe':<58}{'epochs':>7}{'kept':>5}{'best val.':>10}{'to target':>10}"
+    width = max(len(row[1]) for row in rows) + 2  # the longest recipe's name
+    print(f"\n{'model':<18}{'recipe':<{width}}{'epochs':>7}{'kept':>5}{'best val.':>10}{'to target':>10}"
           f"{'s/epoch':>8}{'est. min':>9}{'run min':>8}")
     for model_name, name, epochs, kept, best, to_target, per_epoch, measured in rows:
-        print(f"{model_name:<18}{name:<58}{epochs:>7}{kept:>5}{best:>10.4f}{to_target or '-':>10}"
+        print(f"{model_name:<18}{name:<{width}}{epochs:>7}{kept:>5}{best:>10.4f}{to_target or '-':>10}"
               f"{per_epoch:>8.1f}{epochs * per_epoch / 60:>9.1f}{measured / 60:>8.1f}")
     print(f"(target: validation loss at most {TARGETS['char_lstm']} for the LSTM and {TARGETS['char_transformer']} "
           "for the Transformer; est. min = epochs x s/epoch of the timing above; run min = the epochs' measured "

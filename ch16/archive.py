@@ -90,6 +90,21 @@ def _text(raw, what):
         raise ValueError(f"a member {what} that is not UTF-8 ({raw[:60]!r})") from None
 
 
+class _Capped:
+    """A stream that refuses to yield more than ``limit`` bytes in all: a small archive that
+    decompresses to a huge one (a compression bomb) is stopped early instead of read for hours."""
+
+    def __init__(self, stream, limit):
+        self.stream, self.limit, self.count = stream, limit, 0
+
+    def read(self, size):
+        data = self.stream.read(size)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise ValueError(f"more than {self.limit:,} bytes once decompressed (a compression bomb?)")
+        return data
+
+
 def _walk(stream, on_member):
     """Read the tar stream header by header, in linear time. For each member, call
     ``on_member(member, stream)``, which reads none or all of the member's data (``size`` bytes)
@@ -124,7 +139,7 @@ def _walk(stream, on_member):
                     if keyword == b"path":
                         pax_name = _text(value, "name")
                     elif keyword == b"size":
-                        if not value.isdigit():
+                        if not value.isdigit() or len(value) > 18:
                             raise ValueError("a badly formed pax header")
                         pax_size = int(value)
             continue
@@ -143,11 +158,12 @@ def _walk(stream, on_member):
         _skip(stream, -member.size % _BLOCK)
 
 
-def _member_problem(member, seen):
+def _member_problem(member, seen, files):
     """Why an archive member must not be extracted (None if it may): only plain files and
-    folders are, each named once, by a relative, non-empty path without '..'."""
+    folders are, each named once, by a relative, non-empty path without '..', not inside a file
+    member (``files``: the normalised names of the file members before it)."""
     name = member.name
-    if not name.strip("/"):
+    if not name.strip("/") or os.path.normpath(name) == ".":
         return "an empty name"
     if member.kind in _REFUSED_TYPES:
         return _REFUSED_TYPES[member.kind]
@@ -161,11 +177,16 @@ def _member_problem(member, seen):
         return "a control character in its name"
     if os.path.normpath(name) in seen:
         return "a second member of that name"
+    if any(len(part.encode()) > 255 for part in re.split(r"[/\\]", name)):
+        return "a part of its name longer than 255 bytes"
+    inside = [parent for parent in Path(os.path.normpath(name)).parents if str(parent) in files]
+    if inside:
+        return f"a path inside the file member {str(inside[0])!r}"
     return None
 
 
 def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", max_bytes=1 << 29,
-                 max_members=200_000, max_archive_bytes=1 << 30):
+                 max_members=200_000, max_archive_bytes=1 << 30, max_unpacked_bytes=1 << 31):
     """Extract the members of a .tar.gz for which ``keep(name)`` is true into a new folder beside
     ``staging_for`` (``NAME.ch16-partial-...``), and return that folder: the caller moves what it
     needs out of it and removes it. Nothing else is touched.
@@ -174,9 +195,10 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
     links (symbolic or hard), devices, pipes, sparse files, negative sizes, empty names, absolute
     paths, '..', names that are not UTF-8 and repeated names are refused, and so are archives of
     more than ``max_archive_bytes`` (1 GiB; the official IMDb archive has 84 MB) or of more than
-    ``max_members`` members (it has about 100,000), and kept files of more than ``max_bytes`` in
-    all (512 MiB by default; the labelled reviews take about 70 MB). If extraction fails, the
-    folder is removed.
+    ``max_members`` members (it has about 100,000), or that decompress to more than
+    ``max_unpacked_bytes`` (2 GiB, skipped members and trailing data included), and kept files
+    of more than ``max_bytes`` in all (512 MiB by default; the labelled reviews take about 70 MB).
+    If extraction fails, the folder is removed.
     """
     staging_for = Path(staging_for)
     name = Path(archive).name
@@ -186,15 +208,17 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
             if os.fstat(raw.fileno()).st_size > max_archive_bytes:
                 raise DataError(f"{name} has {os.fstat(raw.fileno()).st_size:,} bytes, more than the "
                                 f"{max_archive_bytes:,} allowed for this archive. {manual_hint}")
-            seen, wanted, total = set(), set(), 0
+            seen, files, wanted, total = set(), set(), set(), 0
 
             def check(member, stream):
                 nonlocal total
-                problem = _member_problem(member, seen)
+                problem = _member_problem(member, seen, files)
                 if problem:
                     raise DataError(f"Unsafe archive member {member.name!r} in {name}: {problem}. "
                                     f"Nothing was extracted. {manual_hint}")
                 seen.add(os.path.normpath(member.name))
+                if member.kind in _FILE_TYPES:
+                    files.add(os.path.normpath(member.name))
                 if len(seen) > max_members:
                     raise ValueError(f"more than {max_members:,} members")
                 if keep(member.name):
@@ -204,7 +228,7 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
 
             try:
                 with gzip.GzipFile(fileobj=raw) as stream:
-                    _walk(stream, check)
+                    _walk(_Capped(stream, max_unpacked_bytes), check)
             except ValueError as problem:
                 raise DataError(f"{name} has {problem}. Nothing was extracted. {manual_hint}") from None
             if total > max_bytes:

@@ -64,8 +64,8 @@ def check_reviews(reviews, batch_size=1):
     and its batch size."""
     if not is_whole_number(batch_size) or not 1 <= batch_size <= MAX_REVIEW_BATCH:
         raise ValueError(f"batch_size must be a whole number from 1 to {MAX_REVIEW_BATCH:,}, not {batch_size!r}")
-    if isinstance(reviews, str) or not isinstance(reviews, (list, tuple)):
-        raise TypeError("reviews must be a list of strings")
+    if not isinstance(reviews, list):  # tf.data would take a tuple for a structure of separate tensors
+        raise TypeError(f"reviews must be a list of strings, not {type(reviews).__name__}")
     if not reviews:
         raise ValueError("no reviews given")
     if len(reviews) > MAX_REVIEWS:

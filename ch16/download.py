@@ -21,7 +21,7 @@ def _content_length(response, url, manual_hint):
     value = response.headers.get("Content-Length")
     if value is None:
         return None
-    if not re.fullmatch(r"\s*[0-9]+\s*", value):
+    if not re.fullmatch(r"\s*[0-9]{1,18}\s*", value):  # up to 10**18 bytes: more is no real file
         raise DataError(f"The server of {url} sent a malformed Content-Length ({value!r}). {manual_hint}")
     return int(value)
 

@@ -1,7 +1,6 @@
 """The Large Movie Review Dataset (Maas et al., 2011): a local copy or the official archive,
 checked, extracted once into the cache and rechecked cheaply on every later use."""
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -16,7 +15,7 @@ from ch16.archive import safe_extract
 from ch16.data_cache import data_cache_dir, filling, usable_cache
 from ch16.download import download
 from ch16.errors import DataError
-from ch16.files import (FileTooLargeError, NotARegularFileError, display_path, folder_lock, partial_folder,
+from ch16.files import (FileTooLargeError, NotARegularFileError, display_path, partial_folder,
                         read_regular_file, sha256_of)
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -60,19 +59,20 @@ def _review_files(folder, data_dir=None):
     return sorted(files, key=_review_id)
 
 
-def _read_review(path, data_dir):
+def _read_review(path, data_dir, shown_as=None):
     """The UTF-8 text of the review file ``path``: a regular file, not a link, at most
-    ``MAX_REVIEW_BYTES``; a ``DataError`` naming it otherwise."""
+    ``MAX_REVIEW_BYTES``; a ``DataError`` naming it (or ``shown_as``) otherwise."""
+    shown_as = shown_as or path
     try:
         return read_regular_file(path, MAX_REVIEW_BYTES, follow_links=False).decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DataError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}). {_hint(data_dir)}") from None
+        raise DataError(f"{shown_as} is not UTF-8 text ({err.reason} at byte {err.start}). {_hint(data_dir)}") from None
     except (NotARegularFileError, FileTooLargeError) as err:
-        raise DataError(f"{path} is {err.strerror}. {_hint(data_dir)}") from None
+        raise DataError(f"{shown_as} is {err.strerror}. {_hint(data_dir)}") from None
     except OSError as err:
         if err.errno == errno.ELOOP:  # O_NOFOLLOW met a link that appeared after the check
-            raise DataError(f"{path} is a symbolic link. {_hint(data_dir)}") from None
-        raise DataError(f"{path} is unreadable ({err.strerror or err}). {_hint(data_dir)}") from None
+            raise DataError(f"{shown_as} is a symbolic link. {_hint(data_dir)}") from None
+        raise DataError(f"{shown_as} is unreadable ({err.strerror or err}). {_hint(data_dir)}") from None
 
 
 def _split_files(root, data_dir=None, shown_as=None):
@@ -144,8 +144,24 @@ def _cached_folder(extracted, source):
     return None
 
 
+def _read_splits(files, data_dir, shown_as=None):
+    """{"train": (texts, labels), "test": (texts, labels)} from the files of ``_split_files``;
+    ``shown_as`` names the archive whose staging folder holds them, in messages."""
+    splits = {}
+    for split in IMDB_SPLITS:
+        texts, labels = [], []
+        for label, name in enumerate(IMDB_CLASSES):
+            texts += [_read_review(path, data_dir, shown_as and f"{shown_as}: aclImdb/{split}/{name}/{path.name}")
+                      for path in files[split, name]]
+            labels += [label] * len(files[split, name])
+        splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))
+    return splits
+
+
 def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
-    """Return the path of an ``aclImdb`` folder holding train/test × neg/pos reviews.
+    """Return the path of an ``aclImdb`` folder holding train/test × neg/pos reviews (another run
+    sharing the cache may replace a cached folder afterwards: ``load_imdb`` reads it under the
+    cache's lock).
 
     Looks in ``data_dir`` first (an ``aclImdb/`` folder or an ``aclImdb*.tar.gz``), with no
     network; otherwise uses the data cache ``cache_dir`` (default ``CH16_CACHE_DIR/data``),
@@ -153,6 +169,12 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
     the checksum ``sha256``). Only the labelled reviews are extracted, once; each later use
     checks that the extracted files are still those checked then, and extracts again if not.
     """
+    return _using_imdb_folder(data_dir, cache_dir, url, sha256, lambda root: root)
+
+
+def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
+    """``use(root)`` of the aclImdb folder found as ``imdb_folder`` finds it, called while the data
+    cache is locked when the folder is in the cache, so that no other run replaces it meanwhile."""
     cache = _cache(cache_dir)
     hint = _hint(data_dir)
     if data_dir is None:
@@ -163,7 +185,7 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
             raise DataError(f"CH16_DATA_DIR names {data_dir}, which is not a folder. {hint}")
         if (data_dir / "aclImdb").is_dir():
             _split_files(data_dir / "aclImdb", data_dir)
-            return data_dir / "aclImdb"
+            return use(data_dir / "aclImdb")
         archives = sorted(data_dir.glob("aclImdb*.tar.gz"))
         if not archives:
             raise DataError(f"No aclImdb/ folder or aclImdb*.tar.gz in {data_dir}. {hint}")
@@ -185,7 +207,7 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
     source = f"{archive.name} sha256 {archive_sha256}"
     with usable_cache(cache), filling(cache):
         if _cached_folder(extracted, source):
-            return extracted
+            return use(extracted)
         if data_dir is None:
             if archive.exists() and sha256_of(archive) != sha256:
                 archive.unlink()
@@ -200,7 +222,9 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
             unpacked = staging / "aclImdb"
             if not unpacked.is_dir():
                 raise DataError(f"{archive.name} holds no aclImdb/ folder. {hint}")
-            manifest = _manifest(_split_files(unpacked, data_dir, shown_as=f"The archive {archive.name}"))
+            files = _split_files(unpacked, data_dir, shown_as=f"The archive {archive.name}")
+            _read_splits(files, data_dir, shown_as=f"The archive {archive.name}")  # every review readable text
+            manifest = _manifest(files)
             (unpacked / MARKER).write_text(json.dumps({"source": source, "manifest": manifest}))
             if extracted.exists():  # an earlier extraction of ours, now stale: moved aside, then removed
                 old = partial_folder(extracted)
@@ -209,7 +233,7 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
             os.replace(unpacked, extracted)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return extracted
+        return use(extracted)
 
 
 def _labelled_review(name):
@@ -227,17 +251,28 @@ def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
     Texts are a NumPy array of str in a fixed order (negative then positive, files sorted by
     review id); labels are 0 (negative) or 1 (positive).
     """
-    root = imdb_folder(data_dir, cache_dir, url, sha256)
-    # Reviews in the cache are read holding its lock: another run cannot extract them again meanwhile.
-    with folder_lock(root.parent) if root.parent == _cache(cache_dir) else contextlib.nullcontext():
-        files = _split_files(root, data_dir)
-        splits = {}
-        for split in IMDB_SPLITS:
-            texts, labels = [], []
-            for label, name in enumerate(IMDB_CLASSES):
-                texts += [_read_review(path, data_dir) for path in files[split, name]]
-                labels += [label] * len(files[split, name])
-            splits[split] = (np.array(texts, dtype=object), np.array(labels, dtype=np.int32))
+    # Cached reviews are checked and read holding the cache's lock: another run (of another data
+    # source) cannot extract other reviews in their place meanwhile.
+    return _using_imdb_folder(data_dir, cache_dir, url, sha256,
+                              lambda root: _check_overlap(_read_splits(_split_files(root, data_dir), data_dir),
+                                                          root, data_dir))
+
+
+MAX_SHARED = 0.05  # of a split's reviews: the official data set has about 0.5% of test reviews also in train
+
+
+def _check_overlap(splits, root, data_dir):
+    """Refuse reviews whose test split repeats the training split, or whose training split repeats
+    itself, beyond a few percent: a copied folder would make the evaluation measure memory."""
+    train, test = splits["train"][0], splits["test"][0]
+    train_texts = set(train)
+    in_both = sum(text in train_texts for text in test)
+    repeated = len(train) - len(train_texts)
+    for count, total, what in [(in_both, len(test), "test reviews are also training reviews"),
+                               (repeated, len(train), "training reviews repeat another training review")]:
+        if count > MAX_SHARED * total:
+            raise DataError(f"In {root}, {count:,} of the {total:,} {what} ({count / total:.0%}; the official data "
+                            f"set has under 1%): the evaluation would not be on unseen reviews. {_hint(data_dir)}")
     return splits
 
 

@@ -127,6 +127,8 @@ def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_cha
                 texts.append(_read_novel(part, min_chars, hint))
             except _Unreadable as unreadable:
                 raise DataError(f"The download of {url} {str(unreadable.args[0]).split(' is ', 1)[1]}") from None
+            except DataError as err:  # named by its source, not by the temporary file it was saved in
+                raise DataError(str(err).replace(str(part), f"The download of {url}")) from None
 
         download(url, path, manual_hint=hint, check=check, max_bytes=MAX_NOVEL_BYTES)
     return texts[0]

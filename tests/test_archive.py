@@ -290,3 +290,38 @@ def test_a_local_archive_over_its_size_cap_is_refused_before_it_is_read(tmp_path
         sparse.truncate(ch16.imdb.MAX_ARCHIVE_BYTES + 1)  # a sparse file: no disk space used
     error = raised_within(15, ch16.load_imdb, tmp_path / "local", cache_dir=tmp_path / "cache")
     assert isinstance(error, ch16.DataError) and "more than the" in str(error), error
+
+
+def test_a_pax_size_of_thousands_of_digits_is_a_badly_formed_header(tmp_path):
+    raw = _tar([_member("././@PaxHeader", _pax_record_of(b"size", b"9" * 5_000), tarfile.XHDTYPE),
+                _member("aclImdb/train/pos/0_9.txt")])
+    (tmp_path / "a.tar.gz").write_bytes(gzip.compress(raw))
+    with pytest.raises(ch16.DataError, match="a badly formed pax header"):
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "unpacked", manual_hint="")
+
+
+def test_a_small_archive_that_decompresses_to_a_huge_one_is_refused_early(tmp_path):
+    """A compression bomb: a valid little tar followed by zeros that gzip packs 1,000 to 1. The
+    cap counts every decompressed byte, skipped members and data after the end blocks included."""
+    raw = _tar([_member("aclImdb/train/pos/0_9.txt")]) + bytes(8 << 20)
+    (tmp_path / "bomb.tar.gz").write_bytes(gzip.compress(raw, compresslevel=9))
+    assert (tmp_path / "bomb.tar.gz").stat().st_size < 100_000
+    with pytest.raises(ch16.DataError, match=r"more than 1,048,576 bytes once decompressed"):
+        safe_extract(tmp_path / "bomb.tar.gz", tmp_path / "unpacked", manual_hint="", max_unpacked_bytes=1 << 20)
+    assert files_in(tmp_path) == [Path("bomb.tar.gz")]
+
+
+@pytest.mark.parametrize("members, problem", [
+    ([_member("aclImdb/train", b"a file"), _member("aclImdb/train/pos/0_9.txt")],
+     "a path inside the file member 'aclImdb/train'"),
+    ([_member(".", b"", tarfile.DIRTYPE), _member("aclImdb/train/pos/0_9.txt")], "an empty name"),
+    ([_member("././@PaxHeader", _pax_record_of(b"path", b"aclImdb/train/pos/" + b"x" * 300 + b".txt"),
+              tarfile.XHDTYPE), _member("aclImdb/train/pos/0_9.txt")], "a part of its name longer than 255 bytes"),
+])
+def test_an_archive_that_cannot_be_laid_out_on_disk_is_blamed_on_the_archive(tmp_path, members, problem):
+    """Found while checking the headers, before anything is written, and not reported as a fault of
+    the folder it was to be extracted into."""
+    (tmp_path / "a.tar.gz").write_bytes(gzip.compress(_tar(members)))
+    with pytest.raises(ch16.DataError, match=re.escape(problem) + ".*Nothing was extracted"):
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "unpacked", manual_hint="")
+    assert files_in(tmp_path) == [Path("a.tar.gz")]

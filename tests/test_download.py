@@ -40,6 +40,8 @@ DOWNLOAD_FAILURES = {  # what urlopen does (return a response or raise), and the
                             r"malformed Content-Length \('abc'\)"),
     "negative length": (lambda: FakeResponse(ARCHIVE, {"Content-Length": "-5"}),
                         r"malformed Content-Length \('-5'\)"),
+    "length of 5,000 digits": (lambda: FakeResponse(ARCHIVE, {"Content-Length": "9" * 5000}),
+                               r"malformed Content-Length \('9999"),
 }
 
 

@@ -359,3 +359,51 @@ def test_without_a_lock_only_day_old_temporary_entries_are_removed(tmp_path, mon
     with filling(tmp_path):
         pass
     assert young.exists() and not old.exists()
+
+
+def test_an_archive_review_that_is_not_text_is_blamed_on_the_archive_and_nothing_is_cached(tmp_path):
+    tree = synthetic.make_imdb_tree(tmp_path / "src" / "aclImdb", reviews_per_folder=3)
+    (tree / "train" / "pos" / "98_9.txt").write_bytes(b"\xff\xfe not UTF-8")
+    archive = synthetic.make_imdb_archive(tmp_path / "local" / "aclImdb.tar.gz", tree)
+    with pytest.raises(ch16.DataError, match=r"The archive aclImdb.tar.gz: aclImdb/train/pos/98_9.txt is not UTF-8"):
+        ch16.load_imdb(archive.parent, cache_dir=tmp_path / "cache")
+    assert files_in(tmp_path / "cache") == []
+
+
+def test_cached_reviews_are_checked_and_read_in_one_hold_of_the_cache_lock(imdb_archive, tmp_path, no_network,
+                                                                           monkeypatch):
+    """Between the check that the cached reviews come from this run's archive and their reading,
+    another run (of another data source) must not be able to extract other reviews in their place."""
+    archive, _ = imdb_archive
+    cache = tmp_path / "cache"
+    ch16.load_imdb(archive.parent, cache_dir=cache)  # extracted: the next load checks and reads the cache
+    holds = []
+    real_lock = ch16.files.folder_lock
+
+    def counting_lock(folder, *args, **kwargs):
+        holds.append(Path(folder))
+        return real_lock(folder, *args, **kwargs)
+    for module in (ch16.imdb, ch16.data_cache):
+        if hasattr(module, "folder_lock"):
+            monkeypatch.setattr(module, "folder_lock", counting_lock)
+    ch16.load_imdb(archive.parent, cache_dir=cache)
+    assert holds == [cache]
+
+
+@pytest.mark.parametrize("copy", ["train into test", "within train"])
+def test_reviews_copied_between_or_within_splits_are_refused(tmp_path, copy):
+    tree = synthetic.make_imdb_tree(tmp_path / "local" / "aclImdb", reviews_per_folder=10)
+    source = tree / "train" / "pos"
+    target = tree / "test" / "pos" if copy == "train into test" else tree / "train" / "neg"
+    for review, other in zip(sorted(source.iterdir()), sorted(target.iterdir())):
+        other.write_text(review.read_text())
+    with pytest.raises(ch16.DataError, match="the evaluation would not be on unseen reviews"):
+        ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+
+
+def test_a_few_repeated_reviews_as_in_the_official_data_are_accepted(tmp_path):
+    tree = synthetic.make_imdb_tree(tmp_path / "local" / "aclImdb", reviews_per_folder=40)
+    first = sorted((tree / "train" / "pos").iterdir())[0]
+    (tree / "test" / "neg" / sorted(p.name for p in (tree / "test" / "neg").iterdir())[0]).write_text(first.read_text())
+    data = ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
+    assert len(data["test"][0]) == 80

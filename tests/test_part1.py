@@ -268,6 +268,7 @@ def test_one_long_review_does_not_pad_all_the_others(data, trained):
     ([], ValueError, "no reviews"),
     ([42], TypeError, "review 0 is not a string but int"),
     ("a bare string", TypeError, "list of strings"),
+    (("a tuple", "of reviews"), TypeError, "list of strings, not tuple"),
     (["a film", "half a surrogate pair \ud800"], ValueError, "review 1 holds a character that is not text"),
 ])
 def test_prediction_rejects_bad_input(data, trained, bad, error, message):
