@@ -17,6 +17,7 @@ from ch16.files import display_path, open_regular, partial_folder
 
 # Real archives need extended headers of a few hundred bytes (a long name, a few pax records).
 MAX_EXTENDED_HEADER = 8 * 1024
+MAX_EXTENDED_IN_A_ROW = 4  # extended headers before one member (a global, a pax, a long name and link)
 _PAX_TYPES = {b"x", b"g", b"X"}  # pax extended headers (X: the Solaris variant)
 _NAME_TYPES = {b"L", b"K"}  # GNU long name and long link name
 _FILE_TYPES = {b"0", b"\0", b"7"}  # regular (and contiguous) files: their data follows the header
@@ -105,14 +106,18 @@ class _Capped:
         return data
 
 
-def _walk(stream, on_member):
+def _walk(stream, on_member, max_headers=None):
     """Read the tar stream header by header, in linear time. For each member, call
     ``on_member(member, stream)``, which reads none or all of the member's data (``size`` bytes)
     and returns whether it read it. Returns at the end-of-archive block, having read the rest of
-    the stream (so that gzip's CRC and length are checked)."""
-    long_name, pax_name, pax_size = None, None, None
+    the stream (so that gzip's CRC and length are checked). More than ``max_headers`` headers
+    (members and extended headers) in all is a ``ValueError``."""
+    long_name, pax_name, pax_size, in_a_row, headers = None, None, None, 0, 0
     while True:
         header = stream.read(_BLOCK)
+        headers += 1
+        if max_headers is not None and headers > max_headers:
+            raise ValueError(f"more than {max_headers:,} headers")
         if len(header) < _BLOCK:
             raise EOFError("the archive ends before its end-of-archive blocks")
         if header == bytes(_BLOCK):
@@ -123,6 +128,9 @@ def _walk(stream, on_member):
             raise ValueError("a member header with a wrong checksum")
         size, kind = _number_field(header[124:136]), header[156:157]
         if kind in _PAX_TYPES or kind in _NAME_TYPES:
+            in_a_row += 1
+            if in_a_row > MAX_EXTENDED_IN_A_ROW:
+                raise ValueError(f"more than {MAX_EXTENDED_IN_A_ROW} extended headers in a row")
             if size > MAX_EXTENDED_HEADER:
                 raise ValueError(f"an extended header of {size:,} bytes (more than the "
                                  f"{MAX_EXTENDED_HEADER:,} allowed)")
@@ -149,7 +157,7 @@ def _walk(stream, on_member):
             name = f"{prefix}/{name}" if prefix else name
         name = pax_name if pax_name is not None else long_name if long_name is not None else name
         size = pax_size if pax_size is not None else size
-        long_name, pax_name, pax_size = None, None, None
+        long_name, pax_name, pax_size, in_a_row = None, None, None, 0
         if kind not in _FILE_TYPES and kind != b"5" and kind not in _REFUSED_TYPES:
             raise ValueError(f"a member of an unsupported type ({kind!r})")
         member = Member(name, kind, size if kind in _FILE_TYPES else 0)
@@ -158,12 +166,17 @@ def _walk(stream, on_member):
         _skip(stream, -member.size % _BLOCK)
 
 
-def _member_problem(member, seen, files):
+MAX_NAME_BYTES = 1024  # a member's whole name; the IMDb archive's longest has about 40
+
+
+def _member_problem(member, seen, files, folders):
     """Why an archive member must not be extracted (None if it may): only plain files and
     folders are, each named once, by a relative, non-empty path without '..', not inside a file
-    member (``files``: the normalised names of the file members before it)."""
+    member and not a file where other members need a folder (``files``, ``folders``: the
+    normalised names of the file members before it and of the folders their names imply). A
+    folder named '.' (``tar -C folder .`` writes one) is the top of the archive."""
     name = member.name
-    if not name.strip("/") or os.path.normpath(name) == ".":
+    if not name.strip("/") or (os.path.normpath(name) == "." and member.kind != b"5"):
         return "an empty name"
     if member.kind in _REFUSED_TYPES:
         return _REFUSED_TYPES[member.kind]
@@ -177,11 +190,15 @@ def _member_problem(member, seen, files):
         return "a control character in its name"
     if os.path.normpath(name) in seen:
         return "a second member of that name"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        return f"a name longer than {MAX_NAME_BYTES:,} bytes"
     if any(len(part.encode()) > 255 for part in re.split(r"[/\\]", name)):
         return "a part of its name longer than 255 bytes"
     inside = [parent for parent in Path(os.path.normpath(name)).parents if str(parent) in files]
     if inside:
         return f"a path inside the file member {str(inside[0])!r}"
+    if member.kind in _FILE_TYPES and os.path.normpath(name) in folders:
+        return "a file where earlier members need a folder"
     return None
 
 
@@ -208,17 +225,18 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
             if os.fstat(raw.fileno()).st_size > max_archive_bytes:
                 raise DataError(f"{name} has {os.fstat(raw.fileno()).st_size:,} bytes, more than the "
                                 f"{max_archive_bytes:,} allowed for this archive. {manual_hint}")
-            seen, files, wanted, total = set(), set(), set(), 0
+            seen, files, folders, wanted, total = set(), set(), set(), set(), 0
 
             def check(member, stream):
                 nonlocal total
-                problem = _member_problem(member, seen, files)
+                problem = _member_problem(member, seen, files, folders)
                 if problem:
                     raise DataError(f"Unsafe archive member {member.name!r} in {name}: {problem}. "
                                     f"Nothing was extracted. {manual_hint}")
                 seen.add(os.path.normpath(member.name))
                 if member.kind in _FILE_TYPES:
                     files.add(os.path.normpath(member.name))
+                folders.update(str(parent) for parent in Path(os.path.normpath(member.name)).parents)
                 if len(seen) > max_members:
                     raise ValueError(f"more than {max_members:,} members")
                 if keep(member.name):
@@ -228,7 +246,7 @@ def safe_extract(archive, staging_for, keep=lambda name: True, manual_hint="", m
 
             try:
                 with gzip.GzipFile(fileobj=raw) as stream:
-                    _walk(_Capped(stream, max_unpacked_bytes), check)
+                    _walk(_Capped(stream, max_unpacked_bytes), check, max_headers=2 * max_members + 8)
             except ValueError as problem:
                 raise DataError(f"{name} has {problem}. Nothing was extracted. {manual_hint}") from None
             if total > max_bytes:

@@ -22,7 +22,8 @@ def _content_length(response, url, manual_hint):
     if value is None:
         return None
     if not re.fullmatch(r"\s*[0-9]{1,18}\s*", value):  # up to 10**18 bytes: more is no real file
-        raise DataError(f"The server of {url} sent a malformed Content-Length ({value!r}). {manual_hint}")
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise DataError(f"The server of {url} sent a malformed Content-Length ({shown!r}). {manual_hint}")
     return int(value)
 
 

@@ -223,7 +223,8 @@ def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
             if not unpacked.is_dir():
                 raise DataError(f"{archive.name} holds no aclImdb/ folder. {hint}")
             files = _split_files(unpacked, data_dir, shown_as=f"The archive {archive.name}")
-            _read_splits(files, data_dir, shown_as=f"The archive {archive.name}")  # every review readable text
+            _check_overlap(_read_splits(files, data_dir, shown_as=f"The archive {archive.name}"),  # readable text,
+                           f"The archive {archive.name}", data_dir)  # not copied between splits
             manifest = _manifest(files)
             (unpacked / MARKER).write_text(json.dumps({"source": source, "manifest": manifest}))
             if extracted.exists():  # an earlier extraction of ours, now stale: moved aside, then removed
@@ -255,23 +256,24 @@ def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
     # source) cannot extract other reviews in their place meanwhile.
     return _using_imdb_folder(data_dir, cache_dir, url, sha256,
                               lambda root: _check_overlap(_read_splits(_split_files(root, data_dir), data_dir),
-                                                          root, data_dir))
+                                                          f"The IMDb folder {root}", data_dir))
 
 
 MAX_SHARED = 0.05  # of a split's reviews: the official data set has about 0.5% of test reviews also in train
 
 
-def _check_overlap(splits, root, data_dir):
+def _check_overlap(splits, where, data_dir):
     """Refuse reviews whose test split repeats the training split, or whose training split repeats
-    itself, beyond a few percent: a copied folder would make the evaluation measure memory."""
+    itself, beyond a few percent: a copied folder would make the evaluation measure memory.
+    ``where`` names the folder or archive in the message."""
     train, test = splits["train"][0], splits["test"][0]
     train_texts = set(train)
     in_both = sum(text in train_texts for text in test)
     repeated = len(train) - len(train_texts)
-    for count, total, what in [(in_both, len(test), "test reviews are also training reviews"),
-                               (repeated, len(train), "training reviews repeat another training review")]:
+    for count, total, what in [(in_both, len(test), "test reviews that are also training reviews"),
+                               (repeated, len(train), "training reviews that repeat another training review")]:
         if count > MAX_SHARED * total:
-            raise DataError(f"In {root}, {count:,} of the {total:,} {what} ({count / total:.0%}; the official data "
+            raise DataError(f"{where} has {count:,} {what}, of {total:,} ({count / total:.1%}; the official data "
                             f"set has under 1%): the evaluation would not be on unseen reviews. {_hint(data_dir)}")
     return splits
 

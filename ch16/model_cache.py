@@ -17,7 +17,7 @@ from ch16.errors import warn
 from ch16.files import FileTooLargeError, NotARegularFileError, display_path, folder_lock, read_regular_file, sha256_of
 from ch16.settings import cache_dir, yes_no
 
-MAX_MODEL_BYTES = 2 << 30  # the chapter's models have about 20 MB
+MAX_MODEL_BYTES = 256 << 20  # the chapter's models have about 20 MB; a larger file is read whole to be checked
 MAX_META_BYTES = 16 << 20
 STALE_TEMPORARY_SECONDS = 24 * 3600  # a temporary file this old is a leftover, whatever its process
 ENDED_PROCESS_SECONDS = 600  # and one of a process that has ended, once this old (a save takes seconds)

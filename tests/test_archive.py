@@ -314,7 +314,11 @@ def test_a_small_archive_that_decompresses_to_a_huge_one_is_refused_early(tmp_pa
 @pytest.mark.parametrize("members, problem", [
     ([_member("aclImdb/train", b"a file"), _member("aclImdb/train/pos/0_9.txt")],
      "a path inside the file member 'aclImdb/train'"),
-    ([_member(".", b"", tarfile.DIRTYPE), _member("aclImdb/train/pos/0_9.txt")], "an empty name"),
+    ([_member(".", b"a file")], "an empty name"),
+    ([_member("aclImdb/train/pos/0_9.txt"), _member("aclImdb/train", b"a file")],
+     "a file where earlier members need a folder"),
+    ([_member("././@PaxHeader", _pax_record_of(b"path", b"aclImdb/" + b"x/" * 600 + b"0_9.txt"), tarfile.XHDTYPE),
+      _member("aclImdb/train/pos/0_9.txt")], "a name longer than 1,024 bytes"),
     ([_member("././@PaxHeader", _pax_record_of(b"path", b"aclImdb/train/pos/" + b"x" * 300 + b".txt"),
               tarfile.XHDTYPE), _member("aclImdb/train/pos/0_9.txt")], "a part of its name longer than 255 bytes"),
 ])
@@ -325,3 +329,20 @@ def test_an_archive_that_cannot_be_laid_out_on_disk_is_blamed_on_the_archive(tmp
     with pytest.raises(ch16.DataError, match=re.escape(problem) + ".*Nothing was extracted"):
         safe_extract(tmp_path / "a.tar.gz", tmp_path / "unpacked", manual_hint="")
     assert files_in(tmp_path) == [Path("a.tar.gz")]
+
+
+def test_an_archive_made_with_tar_of_a_folders_contents_is_extracted(tmp_path, imdb_tree):
+    """``tar czf aclImdb.tar.gz -C parent .`` writes a first member './': the top of the archive."""
+    (tmp_path / "archive").mkdir()
+    with tarfile.open(tmp_path / "archive" / "aclImdb.tar.gz", "w:gz") as tar:
+        tar.add(imdb_tree.parent, arcname=".")  # members ./, ./aclImdb, ./aclImdb/train, ...
+    data = ch16.load_imdb(tmp_path / "archive", cache_dir=tmp_path / "cache")
+    assert len(data["train"][0]) == 10 and len(data["test"][0]) == 10
+
+
+def test_a_run_of_extended_headers_without_a_member_is_refused(tmp_path):
+    raw = _tar([_member("././@PaxHeader", _pax_record(b"x"), tarfile.XHDTYPE) for _ in range(5)]
+               + [_member("aclImdb/train/pos/0_9.txt")])
+    (tmp_path / "a.tar.gz").write_bytes(gzip.compress(raw))
+    with pytest.raises(ch16.DataError, match="more than 4 extended headers in a row"):
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "unpacked", manual_hint="")

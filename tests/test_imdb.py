@@ -407,3 +407,13 @@ def test_a_few_repeated_reviews_as_in_the_official_data_are_accepted(tmp_path):
     (tree / "test" / "neg" / sorted(p.name for p in (tree / "test" / "neg").iterdir())[0]).write_text(first.read_text())
     data = ch16.load_imdb(tmp_path / "local", cache_dir=tmp_path / "cache")
     assert len(data["test"][0]) == 80
+
+
+def test_an_archive_with_copied_reviews_is_refused_and_nothing_is_cached(tmp_path):
+    tree = synthetic.make_imdb_tree(tmp_path / "src" / "aclImdb", reviews_per_folder=10)
+    for review, other in zip(sorted((tree / "train" / "pos").iterdir()), sorted((tree / "test" / "pos").iterdir())):
+        other.write_text(review.read_text())
+    archive = synthetic.make_imdb_archive(tmp_path / "local" / "aclImdb.tar.gz", tree)
+    with pytest.raises(ch16.DataError, match=r"The archive aclImdb.tar.gz has 10 test reviews that are also training"):
+        ch16.load_imdb(archive.parent, cache_dir=tmp_path / "cache")
+    assert files_in(tmp_path / "cache") == []

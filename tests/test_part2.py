@@ -102,6 +102,21 @@ def test_the_character_lstm_learns_the_synthetic_text(novel):
     assert losses[-1] < losses[0], losses
 
 
+def test_training_keeps_the_weights_of_the_best_epoch():
+    """On random characters the model can only memorise, so the validation loss rises after its best
+    epoch; the weights at the end must give the best validation loss again, not the last one."""
+    rng = np.random.default_rng(3)
+    train_chunks, val_chunks = (rng.integers(0, 12, size=(n, 41)).astype(np.int32) for n in (64, 32))
+    keras.utils.set_random_seed(0)
+    model = part2.build_char_lstm(12, QUICK, DEFAULT, "float32", 3e-2)
+    val_batches = part2.make_batches(val_chunks, 32)
+    history = part2.train(model, part2.make_batches(train_chunks, 16, seed=0), val_batches, max_epochs=15)
+    val_losses = history.history["val_loss"]
+    best = int(np.argmin(val_losses))
+    assert best < len(val_losses) - 1, "the setting must overfit for this test to mean something"
+    assert model.evaluate(val_batches, verbose=0) == pytest.approx(val_losses[best], abs=1e-5)
+
+
 def test_every_lstm_layer_is_cudnn_eligible(lstm):
     layers = [layer for model in (lstm, part2.make_step_model(lstm)) for layer in model.layers
               if isinstance(layer, keras.layers.LSTM)]
