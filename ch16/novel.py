@@ -116,9 +116,10 @@ def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_cha
                                 "is: remove it, or set CH16_CACHE_DIR to another folder.)") from None
             except _TooShort as short:  # complete, but shorter than asked: kept, the caller's setting is the cause
                 raise DataError(f"{short} (The cached copy {display_path(path)} is a complete text and was kept.)") from None
-            except DataError:
+            except DataError as err:
                 path.unlink()
-                print(f"Deleted {display_path(path)}: it is not a complete Project Gutenberg text.")
+                reason = str(err).replace(hint, "").replace(str(path), "it").strip()
+                print(f"Deleted {display_path(path)}, the cached copy of the novel: {reason}")
         print(f"Downloading The Mysterious Island (1.2 MB) from {url}")
         texts = []
 

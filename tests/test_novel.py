@@ -83,8 +83,10 @@ def test_truncated_novel_download_is_refused_and_not_cached(tmp_path):
     assert str(error.value).startswith(f"The download of {served.as_uri()}") and "partial" not in str(error.value)
 
 
-DAMAGED_NOVELS = {"no markers": b"Chapter 1. Half a novel.\n",
-                  "not UTF-8": "Le capitaine Némo.".encode("latin-1")}
+DAMAGED_NOVELS = {"no markers": (b"Chapter 1. Half a novel.\n", "no Project Gutenberg START marker"),
+                  "not UTF-8": ("Le capitaine Némo.".encode("latin-1"), "not UTF-8 text"),
+                  "another book": (synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50)).replace(
+                      b"THE MYSTERIOUS ISLAND ***", b"TWENTY THOUSAND LEAGUES ***"), "another book?")}
 
 
 @pytest.mark.parametrize("damage", DAMAGED_NOVELS)
@@ -93,9 +95,11 @@ def test_damaged_cached_novel_is_deleted_and_downloaded_again(tmp_path, count_do
     served.write_bytes(synthetic.gutenberg_file(synthetic.novel_body(n_sentences=50)))
     cached = tmp_path / "cache" / "1268-0.txt"
     cached.parent.mkdir()
-    cached.write_bytes(DAMAGED_NOVELS[damage])
+    damaged, reason = DAMAGED_NOVELS[damage]
+    cached.write_bytes(damaged)
     text = ch16.load_mysterious_island(cache_dir=cached.parent, url=served.as_uri(), min_chars=100)
-    assert f"Deleted {cached}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"Deleted {cached}" in printed and reason in printed  # with the reason it failed its check
     assert len(count_downloads) == 1 and cached.read_bytes() == served.read_bytes()
     assert text.startswith("THE MYSTERIOUS ISLAND")
 
@@ -103,7 +107,7 @@ def test_damaged_cached_novel_is_deleted_and_downloaded_again(tmp_path, count_do
 def test_damaged_cached_novel_without_network_is_deleted_and_a_clear_error(tmp_path, no_network, capsys):
     cached = tmp_path / "cache" / "1268-0.txt"
     cached.parent.mkdir()
-    cached.write_bytes(DAMAGED_NOVELS["no markers"])
+    cached.write_bytes(DAMAGED_NOVELS["no markers"][0])
     with pytest.raises(ch16.DataError, match=HINT):
         ch16.load_mysterious_island(cache_dir=cached.parent, min_chars=1)
     assert f"Deleted {cached}" in capsys.readouterr().out
