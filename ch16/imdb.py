@@ -123,8 +123,9 @@ def _is_ours(folder):
 
 
 def _cached_folder(extracted, source):
-    """The cached aclImdb/ folder if this chapter extracted it from ``source`` and its reviews are
-    still those it checked then (names and sizes), else None. A folder of that name that this
+    """The review files (as ``_split_files`` gives them) of the cached aclImdb/ folder if this
+    chapter extracted it from ``source`` and its reviews are still those it checked then (names
+    and sizes), else None. A folder of that name that this
     chapter did not write is a ``DataError``: it is never replaced or deleted."""
     if not extracted.exists() and not extracted.is_symlink():
         return None
@@ -136,7 +137,7 @@ def _cached_folder(extracted, source):
         recorded = json.loads(read_regular_file(extracted / MARKER, 64 * 1024, follow_links=False))
         files = _split_files(extracted)
         if recorded == {"source": source, "manifest": _manifest(files)}:
-            return extracted
+            return files
     except (ValueError, RecursionError, DataError, OSError):
         pass
     print(f"The reviews in {display_path(extracted)} differ from those extracted from {source.split()[0]}: "
@@ -169,12 +170,14 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
     the checksum ``sha256``). Only the labelled reviews are extracted, once; each later use
     checks that the extracted files are still those checked then, and extracts again if not.
     """
-    return _using_imdb_folder(data_dir, cache_dir, url, sha256, lambda root: root)
+    return _using_imdb_folder(data_dir, cache_dir, url, sha256, lambda root, files, splits: root)
 
 
 def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
-    """``use(root)`` of the aclImdb folder found as ``imdb_folder`` finds it, called while the data
-    cache is locked when the folder is in the cache, so that no other run replaces it meanwhile."""
+    """``use(root, files, splits)`` of the aclImdb folder found as ``imdb_folder`` finds it, called
+    while the data cache is locked when the folder is in the cache, so that no other run replaces
+    it meanwhile: ``files`` are its checked review files, or None right after an extraction, when
+    ``splits`` holds the reviews already read and checked (else None)."""
     cache = _cache(cache_dir)
     hint = _hint(data_dir)
     if data_dir is None:
@@ -184,8 +187,7 @@ def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
         if not data_dir.is_dir():
             raise DataError(f"CH16_DATA_DIR names {data_dir}, which is not a folder. {hint}")
         if (data_dir / "aclImdb").is_dir():
-            _split_files(data_dir / "aclImdb", data_dir)
-            return use(data_dir / "aclImdb")
+            return use(data_dir / "aclImdb", _split_files(data_dir / "aclImdb", data_dir), None)
         archives = sorted(data_dir.glob("aclImdb*.tar.gz"))
         if not archives:
             raise DataError(f"No aclImdb/ folder or aclImdb*.tar.gz in {data_dir}. {hint}")
@@ -206,8 +208,9 @@ def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
     extracted = cache / "aclImdb"
     source = f"{archive.name} sha256 {archive_sha256}"
     with usable_cache(cache), filling(cache):
-        if _cached_folder(extracted, source):
-            return use(extracted)
+        files = _cached_folder(extracted, source)
+        if files is not None:
+            return use(extracted, files, None)
         if data_dir is None:
             if archive.exists() and sha256_of(archive) != sha256:
                 archive.unlink()
@@ -223,8 +226,8 @@ def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
             if not unpacked.is_dir():
                 raise DataError(f"{archive.name} holds no aclImdb/ folder. {hint}")
             files = _split_files(unpacked, data_dir, shown_as=f"The archive {archive.name}")
-            _check_overlap(_read_splits(files, data_dir, shown_as=f"The archive {archive.name}"),  # readable text,
-                           f"The archive {archive.name}", data_dir)  # not copied between splits
+            splits = _check_overlap(_read_splits(files, data_dir, shown_as=f"The archive {archive.name}"),
+                                    f"The archive {archive.name}", data_dir)  # readable, not copied between splits
             manifest = _manifest(files)
             (unpacked / MARKER).write_text(json.dumps({"source": source, "manifest": manifest}))
             if extracted.exists():  # an earlier extraction of ours, now stale: moved aside, then removed
@@ -234,7 +237,7 @@ def _using_imdb_folder(data_dir, cache_dir, url, sha256, use):
             os.replace(unpacked, extracted)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return use(extracted)
+        return use(extracted, None, splits)
 
 
 def _labelled_review(name):
@@ -254,9 +257,11 @@ def load_imdb(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256):
     """
     # Cached reviews are checked and read holding the cache's lock: another run (of another data
     # source) cannot extract other reviews in their place meanwhile.
-    return _using_imdb_folder(data_dir, cache_dir, url, sha256,
-                              lambda root: _check_overlap(_read_splits(_split_files(root, data_dir), data_dir),
-                                                          f"The IMDb folder {root}", data_dir))
+    def read(root, files, splits):
+        if splits is not None:  # just extracted: read and checked already
+            return splits
+        return _check_overlap(_read_splits(files, data_dir), f"The IMDb folder {root}", data_dir)
+    return _using_imdb_folder(data_dir, cache_dir, url, sha256, read)
 
 
 MAX_SHARED = 0.05  # of a split's reviews: the official data set has about 0.5% of test reviews also in train

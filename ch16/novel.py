@@ -61,29 +61,31 @@ class _TooShort(DataError):
     """The text is a complete Project Gutenberg text, but shorter than the caller asked for."""
 
 
-def _read_novel(path, min_chars, manual_hint):
-    """The trimmed text of the novel file ``path``. A file that cannot be read raises
-    ``_Unreadable`` (with a ``DataError`` as its argument); a damaged one a ``DataError``."""
+def _read_novel(path, min_chars, manual_hint, shown_as=None):
+    """The trimmed text of the novel file ``path``, named ``shown_as`` (if given) in messages. A file
+    that cannot be read raises ``_Unreadable`` (with a ``DataError`` as its argument); a damaged
+    one a ``DataError``."""
+    shown_as = shown_as or path
     try:
         raw = read_regular_file(path, MAX_NOVEL_BYTES)
     except (NotARegularFileError, FileTooLargeError) as err:
-        raise _Unreadable(DataError(f"{path} is {err.strerror}. {manual_hint}")) from None
+        raise _Unreadable(DataError(f"{shown_as} is {err.strerror}. {manual_hint}")) from None
     except OSError as err:
-        raise _Unreadable(DataError(f"{path} is unreadable ({err.strerror or err}). {manual_hint}")) from None
+        raise _Unreadable(DataError(f"{shown_as} is unreadable ({err.strerror or err}). {manual_hint}")) from None
     try:
         decoded = raw.decode("utf-8")
         start = _START_MARKER.search(decoded)
         marker_line = decoded[start.start():].split("\n", 1)[0] if start is not None else ""
         if start is not None and "MYSTERIOUS ISLAND" not in marker_line.upper():
-            raise DataError(f"{path} is a Project Gutenberg text, but its START marker does not name "
+            raise DataError(f"{shown_as} is a Project Gutenberg text, but its START marker does not name "
                             "The Mysterious Island: another book?")
-        text = trim_gutenberg(decoded, source=str(path))
+        text = trim_gutenberg(decoded, source=str(shown_as))
     except UnicodeDecodeError as err:
-        raise DataError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}). {manual_hint}") from None
+        raise DataError(f"{shown_as} is not UTF-8 text ({err.reason} at byte {err.start}). {manual_hint}") from None
     except DataError as err:
         raise DataError(f"{err} {manual_hint}") from None
     if len(text) < min_chars:
-        raise _TooShort(f"{path} holds only {len(text):,} characters of text, fewer than the {min_chars:,} "
+        raise _TooShort(f"{shown_as} holds only {len(text):,} characters of text, fewer than the {min_chars:,} "
                         f"asked for: truncated? {manual_hint}")
     return text
 
@@ -124,12 +126,10 @@ def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_cha
         texts = []
 
         def check(part):
-            try:
-                texts.append(_read_novel(part, min_chars, hint))
+            try:  # named by its source, not by the temporary file it was saved in
+                texts.append(_read_novel(part, min_chars, hint, shown_as=f"The download of {url}"))
             except _Unreadable as unreadable:
-                raise DataError(f"The download of {url} {str(unreadable.args[0]).split(' is ', 1)[1]}") from None
-            except DataError as err:  # named by its source, not by the temporary file it was saved in
-                raise DataError(str(err).replace(str(part), f"The download of {url}")) from None
+                raise unreadable.args[0] from None
 
         download(url, path, manual_hint=hint, check=check, max_bytes=MAX_NOVEL_BYTES)
     return texts[0]
