@@ -19,19 +19,19 @@
 #    5. [Long short-term memory cells](#2.5-Long-short-term-memory-cells)
 # 3. [Implementing RNNs for sequence modeling in TensorFlow](#3-Implementing-RNNs-for-sequence-modeling-in-TensorFlow)
 #    1. [Project one: predicting the sentiment of IMDb movie reviews](#3.1-Project-one:-predicting-the-sentiment-of-IMDb-movie-reviews)
-#    2. [Preparing the movie review data](#3.2-Preparing-the-movie-review-data)
-#    3. [Embedding layers for sentence encoding](#3.3-Embedding-layers-for-sentence-encoding)
-#    4. [Building an RNN model](#3.4-Building-an-RNN-model)
-#    5. [Building an RNN model for the sentiment analysis task](#3.5-Building-an-RNN-model-for-the-sentiment-analysis-task)
-#    6. [Comparing recurrent models](#3.6-Comparing-recurrent-models)
-#    7. [Predicting the sentiment of new reviews](#3.7-Predicting-the-sentiment-of-new-reviews)
+#       1. [Preparing the movie review data](#3.1.1-Preparing-the-movie-review-data)
+#       2. [Embedding layers for sentence encoding](#3.1.2-Embedding-layers-for-sentence-encoding)
+#       3. [Building an RNN model](#3.1.3-Building-an-RNN-model)
+#       4. [Building an RNN model for the sentiment analysis task](#3.1.4-Building-an-RNN-model-for-the-sentiment-analysis-task)
+#       5. [Comparing recurrent models](#3.1.5-Comparing-recurrent-models) (beyond the book)
+#       6. [Predicting the sentiment of new reviews](#3.1.6-Predicting-the-sentiment-of-new-reviews) (beyond the book)
 # 4. [Summary](#4-Summary)
 # 
 # Part 2 (`ch16_part2.ipynb`) builds a character-level language model and then the Transformer.
 
 # ## Setup
 # 
-# The small package `ch16/` beside this notebook holds what is not part of the lesson: downloading and checking the data, the run settings, saving trained models, progress displays and figures. Its first call, `ch16.set_global_options()`, changes the state of this Python process, as its name says: it imports TensorFlow with its C++ start-up messages silenced and keeps TensorFlow's C++ log out of the output, hides two Keras warnings that this chapter's datasets trigger by design (bucketed datasets have no known length; the pipelines shuffle themselves), and, in a terminal run of the exported script, saves figures instead of showing them and reports a data or setting error in one line instead of a traceback. It returns the time the run began.
+# The package `ch16/` beside this notebook holds the plumbing, not the lesson: loading and checking the data, the run settings, saving trained models, progress displays and figures. Its first call, `ch16.set_global_options()`, changes this process's global state, as its name says (its docstring lists how), and returns the time the run began.
 
 import ch16
 
@@ -39,10 +39,9 @@ started = ch16.set_global_options()
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 
-# Cells that begin with `#| export` hold code that is needed elsewhere too: `convert_notebooks.sh` also writes them, in order, into the module `ch16/part1.py`, which the benchmarks and the tests import, so the chapter's code exists once, here. The first one imports what they use:
+# Cells that begin with `#| export` hold code needed elsewhere too: `convert_notebooks.sh` also writes them, in order, into the module `ch16/part1.py`, which the benchmarks and the tests import, so the chapter's code exists once, here. The first holds the imports and this part's sizes and training settings, each with its full-run and quick-mode value:
 
 #| export
 import keras
@@ -52,26 +51,6 @@ from keras import layers
 
 import ch16
 
-
-# The versions, the CPU model and the devices TensorFlow sees, so that the timings below can be compared with your machine's. With more than one GPU, training uses `tf.distribute.MirroredStrategy`: one copy of the model per GPU, each batch split between them. Otherwise the default strategy runs everything on one device, and its scope changes nothing.
-
-ch16.print_environment()
-gpus = tf.config.list_logical_devices("GPU")
-strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-print(f"Distribution strategy: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)")
-
-
-# **Parameters.** The next cell (tagged `parameters`, the papermill convention) reads the run's switches from environment variables; the yes/no switches take 1/0, true/false, yes/no or on/off, and any other value stops the run with an error. `CH16_QUICK=1` runs on a few hundred reviews with one epoch and small models; `CH16_DATA_DIR` names a folder holding a local copy of the data (otherwise it is downloaded on first use); `CH16_RETRAIN=1` retrains a model even when a saved one exists; `CH16_SEED` sets the random seed (1 by default; `benchmarks/part1_seeds.py` reruns this notebook with seeds 1, 2 and 3). The models of this part compute in float32.
-
-QUICK = ch16.env_flag("CH16_QUICK")          # quick run: small data, one epoch, small models
-DATA_DIR = ch16.env_folder("CH16_DATA_DIR")  # folder with aclImdb/ or aclImdb*.tar.gz; None: download
-RETRAIN = ch16.env_flag("CH16_RETRAIN")      # retrain even when a saved model exists
-SEED = ch16.env_int("CH16_SEED", 1)          # seed of every random choice of the run
-
-
-# The sizes and training settings of this part, each with its full-run and quick-mode value:
-
-#| export
 SETTINGS = {  # name: (full run, quick mode)
     "train_reviews": (20_000, 320),  # reviews for training, from the official training split
     "val_reviews": (5_000, 80),      # other reviews of that split, for validation
@@ -86,10 +65,19 @@ SETTINGS = {  # name: (full run, quick mode)
 }
 
 
-# The next cell picks the full-run or quick-mode values, prints them, and seeds Python, NumPy and TensorFlow.
+# **Parameters** (tagged `parameters`, the papermill convention), read from environment variables: `CH16_QUICK=1` runs on a few hundred reviews with one epoch and small models; `CH16_DATA_DIR` names a folder holding the data (otherwise it is downloaded on first use); `CH16_RETRAIN=1` trains a model even when a saved one exists; `CH16_SEED` sets the seed (1 by default). A variable that is set must hold a valid value: anything else, blank included, stops the run with an error that names it.
+
+QUICK = ch16.env_flag("CH16_QUICK")          # quick run: small data, one epoch, small models
+DATA_DIR = ch16.env_folder("CH16_DATA_DIR")  # folder with aclImdb/ (or the official archive); None: download
+RETRAIN = ch16.env_flag("CH16_RETRAIN")      # retrain even when a saved model exists
+SEED = ch16.env_int("CH16_SEED", 1)          # seed of every random choice of the run
+
+
+# The next cell picks the full-run or quick-mode settings, seeds Python, NumPy and TensorFlow, and prints the versions and the devices, so that the timings below can be compared with your machine's. The models of this part compute in float32.
 
 cfg = ch16.choose_settings(QUICK, SETTINGS)
 keras.utils.set_random_seed(SEED)
+ch16.print_environment()
 
 
 # ## 1 Introducing sequential data
@@ -99,6 +87,8 @@ keras.utils.set_random_seed(SEED)
 # Most of the models in earlier chapters assume their training examples are *independent and identically distributed* (IID): shuffling the rows of the data set changes nothing. Sequential data breaks that assumption. The words of a sentence, the prices of a stock over a month or the notes of a melody carry meaning in their order: "the film was not good, it was great" and "the film was good, it was not great" hold the same words and say opposite things.
 # 
 # ![Independent samples versus a sequence over time](images/sequential_vs_iid.png)
+# 
+# *Our drawing of the idea of the book's Figure 16.1.*
 # 
 # ### 1.2 Representing sequences
 # 
@@ -122,6 +112,8 @@ print("the second time step of the first sequence, x^(2):", sequences[0, 1].nump
 # 
 # ![The categories of sequence modeling](images/sequence_categories.png)
 # 
+# *Our drawing of the categories of the book's Figure 16.2.*
+# 
 # ## 2 RNNs for modeling sequences
 # 
 # ### 2.1 Understanding the RNN looping mechanism
@@ -129,6 +121,8 @@ print("the second time step of the first sequence, x^(2):", sequences[0, 1].nump
 # A feedforward layer maps each input to an output and forgets it. A recurrent layer keeps a *hidden state* $\mathbf{h}^{(t)}$ and feeds it back into itself at the next time step, so what it computes at step $t$ depends on the current input $\mathbf{x}^{(t)}$ and on everything it has seen before, summarised in $\mathbf{h}^{(t-1)}$. Unfolding the loop over time shows a deep network whose layers share one set of weights: $\mathbf{W}_{xh}$ from input to hidden, $\mathbf{W}_{hh}$ from hidden to hidden across time, and $\mathbf{W}_{ho}$ from hidden to output.
 # 
 # ![An RNN folded and unfolded through time](images/rnn_unfolded.png)
+# 
+# *Our drawing of the unfolded RNN of the book's Figures 16.3 to 16.5.*
 # 
 # ### 2.2 Computing activations in an RNN
 # 
@@ -148,7 +142,6 @@ print("W_xh shape:", w_xh.shape, " W_hh shape:", w_hh.shape, " b_h shape:", b_h.
 
 # The input is one sequence of three time steps, $\mathbf{x}^{(1)} = (1,\dots,1)$, $\mathbf{x}^{(2)} = (2,\dots,2)$, $\mathbf{x}^{(3)} = (3,\dots,3)$. The loop applies the formula above step by step; `assert_allclose` checks that both agree.
 
-# NBVAL_CHECK_OUTPUT
 x_seq = np.array([[1.0] * 5, [2.0] * 5, [3.0] * 5], dtype=np.float32)
 keras_outputs = rnn_layer(x_seq[np.newaxis]).numpy()[0]
 
@@ -159,7 +152,7 @@ for t, x_t in enumerate(x_seq, start=1):
     np.testing.assert_allclose(h, keras_outputs[t - 1], rtol=1e-5, atol=1e-6)
 
 
-# The two columns agree at every step: a `SimpleRNN` is exactly this loop.
+# The two columns agree at every step, to float32 rounding: a `SimpleRNN` is this loop.
 # 
 # ### 2.3 Hidden recurrence versus output recurrence
 # 
@@ -170,6 +163,8 @@ for t, x_t in enumerate(x_seq, start=1):
 # Output recurrence passes the network's memory through a narrow, task-shaped output (here one number per step), so it can remember less; it is easier to train with *teacher forcing* (the true previous output replaces the predicted one).
 # 
 # ![Hidden recurrence versus output recurrence](images/hidden_vs_output_recurrence.png)
+# 
+# *Our drawing of the two recurrences of the book's Figure 16.7.*
 # 
 # The same three input steps through both kinds of recurrence, with NumPy. Both reuse $\mathbf{W}_{xh}$ and $\mathbf{b}_h$ from above and add an output layer $\mathbf{W}_{ho}$ of one unit; output recurrence also needs $\mathbf{W}_{oh}$, a $1 \times 2$ matrix from the previous output back to the hidden layer (random, seeded, nothing is trained here).
 
@@ -243,10 +238,9 @@ axes[0].legend()
 ch16.show_figure(fig, "part1_gradient_norms")
 
 
-# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units stay near the linear regime. For $\rho > 1$ the norm then *grows* over many steps (to 6.9 at step 14 for $\rho = 1.1$, to 220 at step 35 for $\rho = 1.5$, as printed), until the growing state itself saturates the tanh (the mean $1 - h^2$ over the 60 steps is 0.70 for $\rho = 1.5$, against 0.99 for $\rho = 0.9$) and caps it, while the linear RNN's norm keeps growing geometrically (left panel). For $\rho < 1$ the norm vanishes in the long run, but not at once: with $\rho = 0.9$ it first *grows*, to 1.9 at step 2, before it shrinks. That is *transient growth*: a random $\mathbf{W}_{hh}$ is not a normal matrix (its eigenvectors are not orthogonal), so a few of its powers can have a norm above 1 even though the spectral radius, which sets only the long-run rate, is below 1. These figures come from one draw of random weights and inputs. The rule: saturation shrinks the product; without saturation, $\rho < 1$ makes it vanish in the long run (after possible transient growth) and $\rho > 1$ makes it grow, geometrically in a linear RNN and in a tanh RNN until the state saturates. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
-# 
+# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units stay near the linear regime. For $\rho > 1$ the norm then *grows* over many steps (to 6.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.1 --> at step 14 for $\rho = 1.1$, to hundreds at step 35 for $\rho = 1.5$, as printed), until the growing state itself saturates the tanh (the mean $1 - h^2$ over the 60 steps is 0.70<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.5 --> for $\rho = 1.5$, against 0.99<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 --> for $\rho = 0.9$) and caps it, while the linear RNN's norm keeps growing geometrically (left panel). For $\rho < 1$ the norm vanishes in the long run, but not at once: with $\rho = 0.9$ it first *grows*, to 1.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 --> at step 2, before it shrinks. That is *transient growth*: a random $\mathbf{W}_{hh}$ is not a normal matrix (its eigenvectors are not orthogonal), so a few of its powers can have a norm above 1 even though the spectral radius, which sets only the long-run rate, is below 1. These figures come from one draw of random weights and inputs. The rule: saturation shrinks the product; without saturation, $\rho < 1$ makes it vanish in the long run (after possible transient growth) and $\rho > 1$ makes it grow, geometrically in a linear RNN and in a tanh RNN until the state saturates. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
+
 # ### 2.5 Long short-term memory cells
-# 
 # 
 # An LSTM cell adds a *cell state* $\mathbf{C}^{(t)}$ that flows from step to step through additions and element-wise products only, controlled by three gates computed from $\mathbf{x}^{(t)}$ and $\mathbf{h}^{(t-1)}$ (row vectors, as everywhere in this chapter):
 # 
@@ -263,6 +257,8 @@ ch16.show_figure(fig, "part1_gradient_norms")
 # 
 # ![An LSTM cell](images/lstm_cell.png)
 # 
+# *Our drawing of the LSTM cell of the book's Figure 16.9.*
+# 
 # Keras stores the four weight blocks side by side, in the order input, forget, candidate, output: the kernel is `(features, 4 × units)`, the recurrent kernel `(units, 4 × units)`. We compute one step of `keras.layers.LSTM` by hand from a random initial state.
 
 keras.utils.set_random_seed(SEED)
@@ -278,7 +274,6 @@ print("kernel:", kernel.shape, " recurrent kernel:", recurrent_kernel.shape, " b
 
 # The gates written out, with NumPy:
 
-# NBVAL_CHECK_OUTPUT
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
@@ -304,7 +299,7 @@ np.testing.assert_allclose(c_next, c_keras, rtol=1e-5, atol=1e-6)
 # 
 # The Large Movie Review Dataset (Maas et al., 2011) holds 50,000 movie reviews from IMDb, each labelled positive (a rating of 7–10) or negative (1–4), split evenly into 25,000 training and 25,000 test reviews. Predicting the label from the text is a many-to-one task: a whole review in, one probability out.
 # 
-# ### 3.2 Preparing the movie review data
+# #### 3.1.1 Preparing the movie review data
 # 
 # `ch16.load_imdb` returns the reviews of each official split as arrays of text and labels (0 negative, 1 positive). On first use it downloads the official archive (84 MB) with a progress bar and checks its SHA-256; with `CH16_DATA_DIR` it reads a local copy instead.
 
@@ -464,11 +459,14 @@ def padded_share(batches):
 
 
 shuffled = train_encoded.shuffle(len(train_texts), seed=SEED)
-print(f"padding share, random batches of {cfg.batch_size}: {padded_share(shuffled.padded_batch(cfg.batch_size)):.1%}")
-print(f"padding share, length buckets:         {padded_share(bucketed(shuffled, cfg.batch_size)):.1%}")
+random_share = padded_share(shuffled.padded_batch(cfg.batch_size))
+bucketed_share = padded_share(bucketed(shuffled, cfg.batch_size))
+ch16.report(f"padding share, random batches of {cfg.batch_size}: {random_share:.1%}\n"
+            f"padding share, length buckets:         {bucketed_share:.1%}",
+            **{"padding.random_batches": random_share, "padding.buckets": bucketed_share})
 
 
-# With random batches most positions are padding; with buckets only a few percent are, so training processes about four times fewer positions for the same reviews (95.5% of the positions are real tokens instead of 23.8%).
+# With random batches most positions are padding (76.2%<!-- part1 padding.random_batches -->); with buckets only 4.5%<!-- part1 padding.buckets --> are, so training processes about four times fewer positions for the same reviews.
 # 
 # Buckets have one catch. A bucket emits a batch each time it fills up; when the data runs out, every bucket emits what it still holds, a partly filled batch, all at the end of the epoch and in order of length. The last batches of one epoch, as (reviews, tokens):
 
@@ -478,13 +476,13 @@ print(f"{len(epoch_shapes)} batches; the last 10:", epoch_shapes[-10:])
 
 # The longest reviews come last, a few to a batch or alone. Trained in this order, every epoch would end with a run of updates, each computed from one or two very long reviews, that pulls the weights towards them. Shuffling the batches, with a buffer larger than the number of batches in an epoch, spreads them over the epoch.
 # 
-# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. With several GPUs, `ch16.split_evenly` trims each training batch to a multiple of their number, since Keras's distributed training step fails on a batch that does not split evenly between them, and `ch16.evaluation_batches` puts the evenly splitting part of each evaluation batch first, since its test step fails only when the first batch does not (every review is still evaluated); on one device both change nothing. `ch16.autotune_off` turns off `tf.data` autotuning, which gives the same batches. With autotuning on, `fit` sat idle between the epochs of this chapter's training, for longer each time: `benchmarks/results/autotune_stall.txt` measured 20.2 s outside any training or validation step in epoch 2 and 41.0 s in epoch 3, against 0.1 s at most with autotuning off. Why TensorFlow 2.21 waits there was not measured; the prefetch buffer of 8 batches still overlaps input and training.
+# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. `ch16.autotune_off` turns off `tf.data` autotuning, which gives the same batches: with it on, `fit` sat idle between the epochs of this chapter's training, longer each epoch ([the benchmarks](benchmarks/README.md#other-measurements) give the seconds; why TensorFlow 2.21 waits there was not measured). The prefetch buffer of 8 batches still overlaps input and training.
 
 #| export
 BATCH_SHUFFLE_BUFFER = 1_000  # batches: more than an epoch of this part holds, so the whole epoch is mixed
 
 
-def make_batches(encoded, batch_size, strategy, seed=None):
+def make_batches(encoded, batch_size, seed=None):
     """Length-bucketed batches. With a seed (training): the reviews reshuffled every epoch before bucketing
     and the batches after it; without (evaluation): always the same batches in the same order."""
     if seed is not None:
@@ -493,22 +491,18 @@ def make_batches(encoded, batch_size, strategy, seed=None):
     batches = bucketed(encoded, batch_size)
     if seed is not None:
         batches = batches.shuffle(BATCH_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-        batches = ch16.split_evenly(batches, strategy)
-    else:
-        batches = ch16.evaluation_batches(batches, strategy)
     return ch16.autotune_off(batches.prefetch(8))
 
 
-train_ds = make_batches(train_encoded, cfg.batch_size, strategy, seed=SEED)
-val_ds = make_batches(val_encoded, cfg.batch_size, strategy)
-test_ds = make_batches(test_encoded, cfg.batch_size, strategy)
+train_ds = make_batches(train_encoded, cfg.batch_size, seed=SEED)
+val_ds = make_batches(val_encoded, cfg.batch_size)
+test_ds = make_batches(test_encoded, cfg.batch_size)
 
 
-# ### 3.3 Embedding layers for sentence encoding
+# #### 3.1.2 Embedding layers for sentence encoding
 # 
 # A one-hot vector per word would have as many dimensions as the vocabulary, all but one of them zero. An *embedding layer* instead maps each token id to a dense vector of a chosen size (here `embed_dim`), a row of a trainable matrix of shape `(vocab_size, embed_dim)`. It is the same as multiplying the one-hot vector by that matrix, without building the one-hot vector. With `mask_zero=True` it also emits a mask that tells the layers after it which positions are padding.
 
-# NBVAL_CHECK_OUTPUT
 keras.utils.set_random_seed(SEED)
 tiny_embedding = layers.Embedding(input_dim=6, output_dim=3, mask_zero=True)
 tiny_ids = np.array([[1, 4, 2, 0, 0]])
@@ -522,7 +516,7 @@ np.testing.assert_allclose(one_hot @ tiny_embedding.embeddings.numpy(), tiny_vec
 
 # The vectors equal the one-hot rows times the embedding matrix, and the mask is `False` at the two padded positions.
 # 
-# ### 3.4 Building an RNN model
+# #### 3.1.3 Building an RNN model
 # 
 # Keras offers three recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its output at the final step, $\mathbf{h}^{(T)}$. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions (`ch16.print_summary` prints Keras's summary as plain text):
 
@@ -544,7 +538,6 @@ ch16.print_summary(stacked_models["LSTM"])
 
 # A recurrent layer with $n$ units on $d$ input features has, per gate (or candidate), an input kernel of $d \times n$, a recurrent kernel of $n \times n$ and a bias of $n$: $n(d + n + 1)$ parameters. `SimpleRNN` has one such block, `LSTM` four (input, forget and output gates and the candidate). Keras's `GRU` has three blocks and, with its default `reset_after=True`, a second bias vector per block: $3n(d + n + 2)$. The formulas predict every layer's count:
 
-# NBVAL_CHECK_OUTPUT
 def recurrent_parameter_count(kind, d, n):
     return {"SimpleRNN": n * (d + n + 1), "LSTM": 4 * n * (d + n + 1), "GRU": 3 * n * (d + n + 2)}[kind]
 
@@ -558,41 +551,40 @@ for kind, model in stacked_models.items():
     assert counted == predicted
 
 
-# ### 3.5 Building an RNN model for the sentiment analysis task
+# #### 3.1.4 Building an RNN model for the sentiment analysis task
 # 
-# The sentiment model embeds the token ids (with `mask_zero=True`, so padding is ignored), reads the review in both directions with a bidirectional LSTM, and maps the two final outputs through a small dense layer to one logit; a sigmoid of the logit is the probability that the review is positive. (`mask_zero=False` builds the same model without the mask; the book's model had none. Section 3.7 uses it once.)
+# The sentiment model embeds the token ids (with `mask_zero=True`, so padding is ignored), reads the review in both directions with a bidirectional LSTM, and maps the two final outputs through a small dense layer to one logit; a sigmoid of the logit is the probability that the review is positive. (`mask_zero=False` builds the same model without the mask; the book's model had none. Section 3.1.6 uses it once, as a control.)
 # 
 # Two kinds of dropout fight overfitting (the embedding table alone holds most of the parameters): `SpatialDropout1D` drops whole embedding dimensions of a review during training, and `Dropout` drops some of the LSTM's final features; both pass the mask through. The optimizer clips gradients with `clipnorm=1.0`: Keras rescales the gradient of *each* weight variable separately to a norm of at most 1 (`global_clipnorm` would instead rescale the whole gradient, keeping its direction). Clipping is a common precaution against the exploding gradients of section 2.4; with Adam, which divides each step by a running average of the gradient's size, a single large gradient moves each weight by at most about three times the learning rate in the step where it arrives, whether clipped or not (momentum carries some of it into the next steps), and clipping mainly keeps it from inflating those averages. Its effect on this model was not measured.
-# 
+
 # `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final outputs, so the classifier sees both ends of the review in a "recent" state. On an NVIDIA GPU, Keras runs `LSTM` and `GRU` layers as fused cuDNN kernels when they keep the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0` and `unroll=False` (and, for a `GRU`, the default `reset_after=True`). A mask is then allowed only if it marks right-padded sequences with at least one real step each: Keras 3.15 checks that with a `tf.Assert` (`_assert_valid_mask` in `keras/src/backend/tensorflow/rnn.py`). Called eagerly, a failed check is caught and the layer falls back to its generic loop; inside the compiled step of `fit` or `predict` the assertion fails the step. So a model with `mask_zero=True` fed left-padded sequences (the default of `keras.utils.pad_sequences`) or an all-padding row stops with an error on a GPU instead of falling back. The buckets here pad on the right and every review has a token; every LSTM of the chapter has the eligible configuration, and a test checks the layers' settings. `SimpleRNN` has no cuDNN kernel on any device. (GPU runs are not measured by this repository.)
 # 
-# Models are built inside `strategy.scope()`: with several GPUs, the setup cell chose `MirroredStrategy`, which keeps one copy of the model per GPU; otherwise the scope changes nothing. Every layer is named, so the summaries and the saved models read the same in every run.
+# Every layer is named, so the summaries and the saved models read the same in every run.
 
 #| export
-def build_classifier(recurrent_layer, name, vocab_size, cfg, strategy, mask_zero=True):
+def build_classifier(recurrent_layer, name, vocab_size, cfg, mask_zero=True):
     """Embedding -> recurrent layer -> Dense(64, relu) -> one logit, with dropout."""
-    with strategy.scope():
-        model = keras.Sequential([
-            keras.Input(shape=(None,), dtype="int64", name="token_ids"),
-            layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=mask_zero, name="embedding"),
-            layers.SpatialDropout1D(cfg.dropout, name="embedding_dropout"),
-            recurrent_layer,
-            layers.Dropout(cfg.dropout, name="dropout"),
-            layers.Dense(64, activation="relu", name="hidden"),
-            layers.Dense(1, name="logit"),
-        ], name=name)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                      loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
+    model = keras.Sequential([
+        keras.Input(shape=(None,), dtype="int64", name="token_ids"),
+        layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=mask_zero, name="embedding"),
+        layers.SpatialDropout1D(cfg.dropout, name="embedding_dropout"),
+        recurrent_layer,
+        layers.Dropout(cfg.dropout, name="dropout"),
+        layers.Dense(64, activation="relu", name="hidden"),
+        layers.Dense(1, name="logit"),
+    ], name=name)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
     return model
 
 
 bilstm_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units), name="bidirectional_lstm"),
-                                "bilstm", vocab_size, cfg, strategy)
+                                "bilstm", vocab_size, cfg)
 ch16.print_summary(bilstm_model)
 
 
-# **Training.** The chapter's training recipe, used for every model of this part: `fit` runs up to `max_epochs` epochs while watching the validation loss. When it does not improve for an epoch, `ReduceLROnPlateau` divides the learning rate by 5, down to a floor of $10^{-5}$ (so the last cut may be smaller): smaller steps often find a better point near the current one. When it has not improved for two epochs, `EarlyStopping` ends training and restores the weights of the best epoch. `ch16.epoch_log` shows the progress of each epoch while it runs and then leaves one line per epoch, with its seconds.
+# **Training.** The chapter's training recipe, used for every model of this part: `fit` runs up to `max_epochs` epochs while watching the validation loss. When it has not improved by more than $10^{-4}$ (Keras's default `min_delta`) for an epoch, `ReduceLROnPlateau` divides the learning rate by 5, down to a floor of $10^{-5}$ (so the last cut may be smaller): smaller steps often find a better point near the current one. When it has not improved for two epochs, `EarlyStopping` ends training and restores the weights of the best epoch. `ch16.epoch_log` shows the progress of each epoch while it runs and then leaves one line per epoch, with its seconds.
 
 #| export
 def train(model, train_batches, val_batches, max_epochs, patience=2):
@@ -600,10 +592,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=0, min_lr=1e-5)
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True)
-    history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
-                        callbacks=[reduce_lr, early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
-    ch16.report_best_epoch(history.history)
-    return history
+    return model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
+                     callbacks=[reduce_lr, early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
 
 
 # A trained model is saved in the `.keras` format under the cache folder, and a rerun loads it instead of training again (unless `RETRAIN` is set) when its *key* matches: a hash of what determines the trained model, namely its architecture and compile configuration, the settings, the seed, the source of the training recipe and of the input pipeline, the full vocabulary, and the training and validation reviews. Each key has its own file, so a quick-mode run or another seed does not overwrite a trained model. `model_key` below lists those parts; `ch16.model_key` hashes them and `ch16.load_or_train` loads or trains.
@@ -622,24 +612,28 @@ training_data = [train_texts.tolist(), train_labels.tolist(), val_texts.tolist()
 
 def train_or_load(model, train_batches, val_batches, pipeline=()):
     key = model_key(model, cfg, SEED, vocabulary, training_data, pipeline)
-    return ch16.load_or_train(model, key, lambda m: train(m, train_batches, val_batches, cfg.max_epochs), RETRAIN)
+    model, history = ch16.load_or_train(model, key, lambda m: train(m, train_batches, val_batches, cfg.max_epochs),
+                                        RETRAIN)
+    ch16.report_best_epoch(history, model.name)
+    return model, history
 
 
-# Training shows its progress within each epoch and then one line per epoch with its seconds (24.3 s on average in the committed run, on the CPU printed by the setup cell); the learning-rate cuts and the kept epoch are reported as they happen.
+# Training shows its progress within each epoch and then one line per epoch with its seconds (29.0<!-- part1 bilstm.seconds_per_epoch --> s on average in the committed run, on the CPU printed by the setup cell; no GPU time was measured); the learning-rate cuts and the kept epoch are reported as they happen.
 
 bilstm_model, bilstm_history = train_or_load(bilstm_model, train_ds, val_ds)
 ch16.plot_history(bilstm_history, ["loss", "accuracy"], "Bidirectional LSTM", "part1_bilstm_history")
 
 
-# The curves show the training accuracy climbing above the validation accuracy as the epochs go on (0.9557 against 0.8974 in epoch 7): the model starts to memorise the training reviews. The validation loss was lowest at epoch 5, the epoch after the first learning-rate cut; early stopping ended training two epochs later and kept epoch 5's weights.
+# The curves show the training accuracy climbing above the validation accuracy as the epochs go on: the model starts to memorise the training reviews. The validation loss was lowest at epoch 4<!-- part1 bilstm.best_epoch -->; it rose in the next epoch, which cut the learning rate, and early stopping ended training after epoch 6<!-- part1 bilstm.epochs --> and kept epoch 4's weights (the dotted line).
 # 
 # **Test accuracy.** The model is evaluated once on the 25,000 official test reviews:
 
 bilstm_test_loss, bilstm_test_accuracy = bilstm_model.evaluate(test_ds, verbose=0)
-print(f"Bidirectional LSTM: test accuracy {bilstm_test_accuracy:.4f}, test loss {bilstm_test_loss:.4f}")
+ch16.report(f"Bidirectional LSTM: test accuracy {bilstm_test_accuracy:.4f}, test loss {bilstm_test_loss:.4f}",
+            **{"bilstm.evaluate.test_accuracy": bilstm_test_accuracy, "bilstm.evaluate.test_loss": bilstm_test_loss})
 
 
-# ### 3.6 Comparing recurrent models
+# #### 3.1.5 Comparing recurrent models
 # 
 # The chapter compares the bidirectional LSTM with simpler recurrent models that share its embedding, classifier and training recipe, all with the same limit of `max_epochs` epochs:
 # 
@@ -658,15 +652,14 @@ def first_tokens(encoded, n):
     return encoded.map(lambda ids, label: (ids[:n], label))
 
 
-train_last100 = make_batches(last_tokens(train_encoded, 100), cfg.batch_size, strategy, seed=SEED)
-val_last100 = make_batches(last_tokens(val_encoded, 100), cfg.batch_size, strategy)
-test_last100 = make_batches(last_tokens(test_encoded, 100), cfg.batch_size, strategy)
+train_last100 = make_batches(last_tokens(train_encoded, 100), cfg.batch_size, seed=SEED)
+val_last100 = make_batches(last_tokens(val_encoded, 100), cfg.batch_size)
 
 
 # The three models train with the same recipe; the seconds of their epochs are printed below each.
 
 birnn_model = build_classifier(layers.Bidirectional(layers.SimpleRNN(cfg.rnn_units), name="bidirectional_simple_rnn"),
-                               "birnn_last100", vocab_size, cfg, strategy)
+                               "birnn_last100", vocab_size, cfg)
 birnn_model, birnn_history = train_or_load(birnn_model, train_last100, val_last100, pipeline=[last_tokens])
 ch16.plot_history(birnn_history, ["loss", "accuracy"], "Bidirectional SimpleRNN, last 100 tokens",
                   "part1_birnn_history")
@@ -674,35 +667,69 @@ ch16.plot_history(birnn_history, ["loss", "accuracy"], "Bidirectional SimpleRNN,
 
 # The unidirectional `SimpleRNN` on full reviews:
 
-rnn_model = build_classifier(layers.SimpleRNN(cfg.rnn_units, name="simple_rnn"), "rnn_full", vocab_size, cfg, strategy)
+rnn_model = build_classifier(layers.SimpleRNN(cfg.rnn_units, name="simple_rnn"), "rnn_full", vocab_size, cfg)
 rnn_model, rnn_history = train_or_load(rnn_model, train_ds, val_ds)
 ch16.plot_history(rnn_history, ["loss", "accuracy"], "Unidirectional SimpleRNN, full reviews", "part1_rnn_history")
 
 
 # The unidirectional LSTM on full reviews, the control:
 
-lstm_model = build_classifier(layers.LSTM(cfg.rnn_units, name="lstm"), "lstm_full", vocab_size, cfg, strategy)
+lstm_model = build_classifier(layers.LSTM(cfg.rnn_units, name="lstm"), "lstm_full", vocab_size, cfg)
 lstm_model, lstm_history = train_or_load(lstm_model, train_ds, val_ds)
 ch16.plot_history(lstm_history, ["loss", "accuracy"], "Unidirectional LSTM, full reviews", "part1_lstm_history")
 
 
-# The three other models are evaluated once on the test reviews below. How much of a review does each model use? As an analysis (nothing is selected by it), the next cell also shows the three models trained on full reviews only the first $n$ tokens, or only the last $n$ tokens, of each test review, and compares their accuracy with that on the whole review:
+# **How much of a review does each model use?** As an analysis (nothing is selected by it), the three models trained on full reviews see only the first $n$ tokens, or only the last $n$ tokens, of each test review:
 
-full_review_models = {"SimpleRNN": rnn_model, "LSTM": lstm_model, "bidirectional LSTM": bilstm_model}
-test_accuracy = {"bidirectional LSTM": bilstm_test_accuracy}  # evaluated once, above
-test_accuracy.update({name: full_review_models[name].evaluate(test_ds, verbose=0)[1] for name in ("SimpleRNN", "LSTM")})
-test_accuracy["bidirectional SimpleRNN, last 100"] = birnn_model.evaluate(test_last100, verbose=0)[1]
-print("whole reviews:     " + ", ".join(f"{name} {test_accuracy[name]:.4f}" for name in full_review_models))
+full_review_models = {"bidirectional LSTM": bilstm_model, "LSTM": lstm_model, "SimpleRNN": rnn_model}
+truncated_accuracy = {}
 for n in [10, 25, 50, 100]:
     for where, cut in [("first", first_tokens), ("last", last_tokens)]:
-        truncated = make_batches(cut(test_encoded, n), cfg.batch_size, strategy)
-        print(f"{where:>5} {n:>3} tokens: " + ", ".join(f"{name} {model.evaluate(truncated, verbose=0)[1]:.4f}"
-                                                      for name, model in full_review_models.items()))
+        truncated = make_batches(cut(test_encoded, n), cfg.batch_size)
+        truncated_accuracy[f"{where} {n} tokens"] = {name: model.evaluate(truncated, verbose=0)[1]
+                                                     for name, model in full_review_models.items()}
+truncated_table = pd.DataFrame(truncated_accuracy).T.round(4)
+ch16.report(truncated_table, **{f"truncated.{where.replace(' ', '_')}.{model.name}": accuracy[name]
+                                for where, accuracy in truncated_accuracy.items()
+                                for name, model in full_review_models.items()})
 
 
-# For every model and every length measured, the last $n$ tokens of a review give a higher accuracy than the first $n$ (with 100 tokens, 0.8458 from the end against 0.8074 from the start for the bidirectional LSTM), and the whole review a higher one still (0.8805). The end of a review carries more of what these models use than its beginning (perhaps because reviews often end with their verdict; this was not measured), and every model gains from the rest of the review as well. The models were trained on whole reviews, so this describes what they learnt to use, not what a model trained on the first or last tokens alone could learn.
+# For every model and every length measured, the last $n$ tokens of a review give a higher accuracy than the first $n$. The end of a review carries more of what these models use than its beginning (perhaps because reviews often end with their verdict; this was not measured). The models were trained on whole reviews, so this describes what they learnt to use, not what a model trained on the first or last tokens alone could learn.
 # 
-# **All models side by side**, with their parameter counts, the seconds per training epoch of the run that trained it (this run, unless a saved model was loaded), the number of epochs trained (early stopping included), the validation accuracy of the epoch whose weights were kept, and the accuracy on the test reviews (each model evaluated once):
+# **Comparing two models on the same reviews.** Each model is evaluated once on the test reviews. To compare two models, `correct_predictions` records for every test review whether a model classifies it correctly, in the reviews' order: the reviews enter the pipeline with their index in the label's place, so the bucketed batches can be put back in order. The mean of a model's record is its test accuracy. The difference between two models' records, review by review, has a *paired* standard error: both models are judged on the same reviews, so the reviews that are easy or hard for both cancel out of the difference.
+
+#| export
+def correct_predictions(model, indexed, labels, batch_size):
+    """Whether the model classifies each review right, in the order of `labels`; `indexed` holds the
+    (token ids, review index) pairs of the reviews."""
+    batches = make_batches(indexed, batch_size)
+    logits = model.predict(batches, verbose=0)[:, 0]
+    index = np.concatenate([index.numpy() for _, index in batches])
+    correct = np.zeros(len(labels), dtype=bool)
+    correct[index] = (logits > 0) == (labels[index] == 1)
+    return correct
+
+
+def paired_difference(correct_a, correct_b):
+    """The difference of two models' accuracies on the same reviews, and its standard error."""
+    differences = correct_a.astype(float) - correct_b.astype(float)
+    return differences.mean(), differences.std(ddof=1) / np.sqrt(len(differences))
+
+
+# The records of the four models; the bidirectional LSTM's mean is checked against its accuracy from `evaluate` above:
+
+indexed_test = encode(vectorizer, test_texts, np.arange(len(test_texts))).cache()
+correct = {name: correct_predictions(model, pipeline(indexed_test), test_labels, cfg.batch_size)
+           for name, model, pipeline in [("bidirectional LSTM", bilstm_model, lambda reviews: reviews),
+                                         ("LSTM", lstm_model, lambda reviews: reviews),
+                                         ("SimpleRNN", rnn_model, lambda reviews: reviews),
+                                         ("bidirectional SimpleRNN, last 100", birnn_model,
+                                          lambda reviews: last_tokens(reviews, 100))]}
+np.testing.assert_allclose(correct["bidirectional LSTM"].mean(), bilstm_test_accuracy, atol=1e-6)
+print({name: f"{record.mean():.4f}" for name, record in correct.items()})
+
+
+# **All models side by side**, with their parameter counts, the seconds per training epoch of the run that trained it (this run, unless a saved model was loaded), the number of epochs trained (early stopping included), the validation accuracy of the epoch whose weights were kept, and the accuracy on the test reviews:
 
 # helper, not part of the chapter's lesson: the table
 def model_row(name, model, history):
@@ -711,41 +738,45 @@ def model_row(name, model, history):
             "seconds per epoch (training run)": round(float(np.mean(history["seconds"])), 1),
             "epochs": len(history["loss"]), "kept epoch": kept + 1,
             "val. accuracy (kept epoch)": round(history["val_accuracy"][kept], 4),
-            "test accuracy": round(test_accuracy[name], 4)}
+            "test accuracy": round(correct[name].mean(), 4)}
 
 
-results = pd.DataFrame([
-    model_row("bidirectional LSTM", bilstm_model, bilstm_history),
-    model_row("LSTM", lstm_model, lstm_history),
-    model_row("SimpleRNN", rnn_model, rnn_history),
-    model_row("bidirectional SimpleRNN, last 100", birnn_model, birnn_history),
-]).set_index("model")
-display(results)
+models = {"bidirectional LSTM": (bilstm_model, bilstm_history), "LSTM": (lstm_model, lstm_history),
+          "SimpleRNN": (rnn_model, rnn_history), "bidirectional SimpleRNN, last 100": (birnn_model, birnn_history)}
+results = pd.DataFrame([model_row(name, *trained) for name, trained in models.items()]).set_index("model")
+ch16.report(results, **{f"{model.name}.test_accuracy": correct[name].mean() for name, (model, _) in models.items()})
 
 
-# In the table, the validation accuracy is that of the epoch whose weights early stopping kept (the epoch of lowest validation loss), and it is above the test accuracy for every model. Three things can cause the gap, and this run does not separate them: chance (an accuracy near 0.87 measured on 5,000 validation reviews has a standard error of about 0.005, and on the 25,000 test reviews of about 0.002), a *selection effect* (the kept epoch was chosen on the validation reviews, so its validation accuracy is an optimistic estimate), and the data (the validation reviews come from the official training split and share its movies, while the test reviews are of other movies).
+# The validation accuracy of the kept epoch is above the test accuracy for every model. Three things can cause the gap, and this run does not separate them: chance (an accuracy near 0.87 has a standard error of about 0.005 on 5,000 validation reviews and 0.002 on 25,000 test reviews), a *selection effect* (the kept epoch was chosen on the validation reviews, so its validation accuracy is optimistic), and the data (the validation reviews come from the official training split and share its movies; the test reviews are of other movies).
 # 
-# **Over three seeds.** One run per model is one draw: the seed changes the train/validation split, the initial weights, dropout and the order of the batches, and floating-point results can differ from one CPU to another. `benchmarks/part1_seeds.py` reran this notebook with seeds 1, 2 and 3 on the CPU of this run (printout: `benchmarks/results/part1_seeds.txt`; its seed 1 is this run). Test accuracy, mean ± standard deviation of the three runs (the sample standard deviation, with $n - 1 = 2$ degrees of freedom), and the differences that the comparisons rest on, seed by seed:
+# The differences that the comparisons rest on, each with its paired standard error on these 25,000 test reviews:
+
+comparisons = [("bidirectional LSTM", "LSTM"), ("LSTM", "SimpleRNN"), ("SimpleRNN", "bidirectional SimpleRNN, last 100")]
+differences, figures = {}, {}
+for first, second in comparisons:
+    difference, error = paired_difference(correct[first], correct[second])
+    differences[f"{first} minus {second}"] = {"test accuracy difference": round(difference, 4),
+                                              "paired standard error": round(error, 4)}
+    key = f"{models[first][0].name}_minus_{models[second][0].name}"
+    figures.update({f"{key}.difference": difference, f"{key}.standard_error": error})
+ch16.report(pd.DataFrame(differences).T, **figures)
+
+
+# A difference several standard errors from zero would not vanish on another draw of test reviews like these; a difference within one or two could. The paired standard error covers the test reviews only: the seed, which changes the train/validation split, the initial weights, dropout and the order of the batches, moves the results too. `benchmarks/part1_seeds.py` reran this notebook with seeds 1, 2 and 3 (its seed 1 is this run); test accuracy, mean ± standard deviation over the three seeds:
 # 
-# | model | seed 1 | seed 2 | seed 3 | mean ± sd |
-# |---|---|---|---|---|
-# | bidirectional LSTM | 0.8805 | 0.8793 | 0.8810 | 0.8803 ± 0.0009 |
-# | unidirectional LSTM | 0.8798 | 0.8779 | 0.8799 | 0.8792 ± 0.0011 |
-# | unidirectional `SimpleRNN` | 0.8628 | 0.8718 | 0.8624 | 0.8657 ± 0.0053 |
-# | bidirectional `SimpleRNN`, last 100 tokens | 0.8430 | 0.8422 | 0.8345 | 0.8399 ± 0.0047 |
-# | *paired difference:* bidirectional LSTM − LSTM | 0.0007 | 0.0014 | 0.0011 | 0.0011 ± 0.0004 |
-# | *paired difference:* LSTM − `SimpleRNN` | 0.0170 | 0.0061 | 0.0175 | 0.0135 ± 0.0064 |
-# | *paired difference:* `SimpleRNN` − bidirectional `SimpleRNN` on the last 100 | 0.0198 | 0.0296 | 0.0279 | 0.0258 ± 0.0052 |
-# 
-# For scale: the test set's own standard error of an accuracy near 0.88, from 25,000 independent reviews, is $\sqrt{0.88 \cdot 0.12 / 25000} \approx 0.002$.
-# 
-# (The printout's seconds per epoch of seeds 2 and 3 were measured while other work shared the CPU; only seed 1's are this run's.)
-# 
-# What the comparisons show, and what they do not isolate. All four models had the same limit of 10 epochs, and early stopping ended every run before it, after 6 or 7 epochs, so the training budget does not differ between them. The bidirectional LSTM beat the unidirectional one with every seed, by 0.0011 on average, with little spread between the seeds (sd 0.0004): consistent on these test reviews, but a tenth of a point, and the two models differ in direction *and* capacity (twice the recurrent parameters and features), so this does not say which of the two helps, nor that the gain would hold on other test reviews (how much a difference between two models on the same 25,000 reviews would vary on other reviews was not measured). The LSTM beat the unidirectional `SimpleRNN` with every seed, by 0.0135 on average, with more spread between the seeds (0.0061 to 0.0175; the standard error of the mean of three is 0.0064 / √3 ≈ 0.0037), because the `SimpleRNN`'s accuracy varies more from seed to seed (sd 0.0053); cell type and capacity differ there too. The `SimpleRNN` on whole reviews beat the bidirectional `SimpleRNN` on the last 100 tokens with every seed, by 0.0258: in line with the analysis above, where every model loses accuracy when it sees only the end of a review.
-# 
-# That a plain `SimpleRNN` learns from whole reviews of hundreds of tokens at all is worth a measurement: `benchmarks/simple_rnn_padding.py` trained this notebook's `SimpleRNN` classifier with the same recipe, seed 1, on the book's kind of batches, random batches of 32 reviews padded at the end to their longest, without a mask. It stayed at chance: validation accuracy 0.4988, test accuracy 0.5020, against 0.8824 and 0.8748 with this chapter's batches in the same benchmark (a run of its own: its random state is not this notebook's, which builds other models first, so it does not repeat this notebook's 0.8628). A likely reason, not measured: without a mask, the model's final state comes after the padding of its batch, often hundreds of steps after the last real word, a long way for the gradient to travel back (section 2.4), and the padding may wash the review out of the state. The benchmark changes the mask, the length buckets and the batch size together (one seed each), so it shows what the chapter's batches do as a whole, not which of the three matters most.
-# 
-# ### 3.7 Predicting the sentiment of new reviews
+# | model | seed 1 (this run) | seed 2 | seed 3 | mean ± sd |
+# |---|---:|---:|---:|---:|
+# | bidirectional LSTM | 0.8765<!-- bench:part1_seeds bilstm.seed_1 --> | 0.8750<!-- bench:part1_seeds bilstm.seed_2 --> | 0.8796<!-- bench:part1_seeds bilstm.seed_3 --> | 0.8770<!-- bench:part1_seeds bilstm.mean --> ± 0.0023<!-- bench:part1_seeds bilstm.sd --> |
+# | unidirectional LSTM | 0.8792<!-- bench:part1_seeds lstm_full.seed_1 --> | 0.8802<!-- bench:part1_seeds lstm_full.seed_2 --> | 0.8784<!-- bench:part1_seeds lstm_full.seed_3 --> | 0.8793<!-- bench:part1_seeds lstm_full.mean --> ± 0.0009<!-- bench:part1_seeds lstm_full.sd --> |
+# | unidirectional `SimpleRNN` | 0.8586<!-- bench:part1_seeds rnn_full.seed_1 --> | 0.8642<!-- bench:part1_seeds rnn_full.seed_2 --> | 0.8630<!-- bench:part1_seeds rnn_full.seed_3 --> | 0.8619<!-- bench:part1_seeds rnn_full.mean --> ± 0.0029<!-- bench:part1_seeds rnn_full.sd --> |
+# | bidirectional `SimpleRNN`, last 100 tokens | 0.8448<!-- bench:part1_seeds birnn_last100.seed_1 --> | 0.8437<!-- bench:part1_seeds birnn_last100.seed_2 --> | 0.8326<!-- bench:part1_seeds birnn_last100.seed_3 --> | 0.8404<!-- bench:part1_seeds birnn_last100.mean --> ± 0.0067<!-- bench:part1_seeds birnn_last100.sd --> |
+# | *difference:* bidirectional LSTM − LSTM | -0.0027<!-- bench:part1_seeds bilstm - lstm_full.seed_1 --> | -0.0052<!-- bench:part1_seeds bilstm - lstm_full.seed_2 --> | +0.0012<!-- bench:part1_seeds bilstm - lstm_full.seed_3 --> | -0.0022<!-- bench:part1_seeds bilstm - lstm_full.mean --> ± 0.0032<!-- bench:part1_seeds bilstm - lstm_full.sd --> |
+# | *difference:* LSTM − `SimpleRNN` | +0.0206<!-- bench:part1_seeds lstm_full - rnn_full.seed_1 --> | +0.0160<!-- bench:part1_seeds lstm_full - rnn_full.seed_2 --> | +0.0154<!-- bench:part1_seeds lstm_full - rnn_full.seed_3 --> | +0.0173<!-- bench:part1_seeds lstm_full - rnn_full.mean --> ± 0.0028<!-- bench:part1_seeds lstm_full - rnn_full.sd --> |
+# | *difference:* `SimpleRNN` − bidirectional `SimpleRNN` on the last 100 | +0.0138<!-- bench:part1_seeds rnn_full - birnn_last100.seed_1 --> | +0.0205<!-- bench:part1_seeds rnn_full - birnn_last100.seed_2 --> | +0.0304<!-- bench:part1_seeds rnn_full - birnn_last100.seed_3 --> | +0.0216<!-- bench:part1_seeds rnn_full - birnn_last100.mean --> ± 0.0084<!-- bench:part1_seeds rnn_full - birnn_last100.sd --> |
+
+# Two comparisons held with every seed and stand several standard errors clear of zero on the test reviews: the LSTM ahead of the `SimpleRNN` (+0.0206<!-- part1 lstm_full_minus_rnn_full.difference --> ± 0.0021<!-- part1 lstm_full_minus_rnn_full.standard_error --> in this run), and the `SimpleRNN` on whole reviews ahead of the bidirectional `SimpleRNN` on the last 100 tokens (+0.0138<!-- part1 rnn_full_minus_birnn_last100.difference --> ± 0.0022<!-- part1 rnn_full_minus_birnn_last100.standard_error -->). The two LSTMs are not told apart: in this run the unidirectional one is ahead (the difference is −0.0026<!-- part1 bilstm_minus_lstm_full.difference --> ± 0.0016<!-- part1 bilstm_minus_lstm_full.standard_error -->, under two standard errors), and the order changes with the seed. So on these data a second direction does not buy accuracy; the two models also differ in capacity (twice the recurrent parameters and features), and the LSTM and the `SimpleRNN` in cell type and capacity, so the table does not say which of those helps. Another processor moves the results too: [the benchmarks](benchmarks/README.md#part-1-seeds-and-processors) compare these runs with runs of the same recipe on another CPU, and train this `SimpleRNN` on the book's batches (random, unmasked, of 32 reviews) against the chapter's.
+
+# #### 3.1.6 Predicting the sentiment of new reviews
 # 
 # `predict_sentiment` takes a list of new reviews, encodes them with the same vectorizer, groups them by length as in training (so that one long review does not pad all the others), and returns the probability that each is positive, in the order given. `ch16.check_reviews` first refuses what it cannot take: anything that is not a list of strings, an empty list, and text that cannot be encoded. `predict_sentiment` itself refuses a review in which no word is in the vocabulary (empty, whitespace, emoji only, or in another language), and names it in the error.
 
@@ -760,7 +791,7 @@ def predict_sentiment(model, vectorizer, reviews, batch_size=128):
         if unknown.any():
             i = int(index[np.argmax(unknown)])
             raise ValueError(f"review {i} ({reviews[i][:40]!r}) has no word of the vocabulary: nothing to judge")
-        logits = model.predict(ids, batch_size=len(ids), verbose=0)[:, 0]  # in one step, on every replica's share
+        logits = model.predict(ids, batch_size=len(ids), verbose=0)[:, 0]  # the whole batch in one step
         probabilities[index.numpy()] = tf.sigmoid(logits).numpy()
     return probabilities
 
@@ -770,11 +801,12 @@ new_reviews = [
     "I wanted to like it, but the plot is a mess and the acting is wooden. Two hours I will not get back.",
     "Not bad at all: slow in the middle, yet the ending makes up for it.",
 ]
-for review, probability in zip(new_reviews, predict_sentiment(bilstm_model, vectorizer, new_reviews)):
-    print(f"P(positive) = {probability:.3f}  {review}")
+probabilities = predict_sentiment(bilstm_model, vectorizer, new_reviews)
+ch16.report("\n".join(f"P(positive) = {probability:.3f}  {review}" for review, probability in zip(new_reviews, probabilities)),
+            **{f"new_review_{i + 1}.p_positive": probability for i, probability in enumerate(probabilities)})
 
 
-# The first two reviews get clear verdicts (0.986 and 0.045). The third, "Not bad at all: slow in the middle, yet the ending makes up for it.", is meant as positive and gets P(positive) = 0.147, a wrong call. Sentences like it are plausibly hard for this model: "bad" and "slow" are strong negative words in reviews, while the negation ("not bad") and the contrast ("yet ... makes up for it") that reverse them are rarer patterns. A single review proves little either way, but it is a reminder that a test accuracy near 0.88 leaves about one review in eight misjudged.
+# The first two reviews get clear verdicts (0.981<!-- part1 new_review_1.p_positive --> and 0.052<!-- part1 new_review_2.p_positive -->). The third, "Not bad at all: slow in the middle, yet the ending makes up for it.", is meant as positive and gets P(positive) = 0.117<!-- part1 new_review_3.p_positive -->, a wrong call. Sentences like it are plausibly hard for this model: "bad" and "slow" are strong negative words in reviews, while the negation ("not bad") and the contrast ("yet ... makes up for it") that reverse them are rarer patterns. A single review proves little either way, but it is a reminder that a test accuracy near 0.88 leaves about one review in eight misjudged.
 # 
 # A bad input gets a clear error instead of a meaningless probability (shown on purpose):
 
@@ -785,12 +817,12 @@ for bad_input in (["   "], [42], [], ["Отличный фильм!"], ["😀�
         print(f"{bad_input!r}: {type(error).__name__}: {error}")
 
 
-# **Padding does not change a prediction, because of the mask.** In a batch, a short review is padded to the length of the longest one. The prediction for the first review alone equals its prediction with 300 extra padding tokens. As a control, the same trained weights in the same model built without the mask (`mask_zero=False`, as in the book) read the padding as 300 more words, and the prediction changes:
+# **Padding does not change a prediction, because of the mask.** In a batch, a short review is padded to the length of the longest one. The prediction for the first review alone equals its prediction with 300 extra padding tokens. As a control, the same trained weights in the same model built without the mask (`mask_zero=False`, as in the book) read the padding as 300 more words, and the prediction changes. (TensorFlow may warn that the new input lengths retrace its prediction function: that costs time, not correctness.)
 
 review_ids = vectorizer(tf.constant(new_reviews[:1]))
 padded_review_ids = tf.pad(review_ids, [[0, 0], [0, 300]])
 unmasked_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units), name="bidirectional_lstm"),
-                                  "bilstm_without_mask", vocab_size, cfg, strategy, mask_zero=False)
+                                  "bilstm_without_mask", vocab_size, cfg, mask_zero=False)
 unmasked_model.set_weights(bilstm_model.get_weights())
 for name, model in [("with the mask", bilstm_model), ("without the mask", unmasked_model)]:
     alone, padded = (float(model.predict(ids, verbose=0)[0, 0]) for ids in (review_ids, padded_review_ids))
@@ -802,7 +834,7 @@ for name, model in [("with the mask", bilstm_model), ("without the mask", unmask
 
 # ## 4 Summary
 # 
-# We computed a `SimpleRNN` and an LSTM step by hand and matched Keras exactly, measured when gradients vanish, explode or grow for a while, and built a sentiment classifier whose input pipeline encodes reviews inside `tf.data`, buckets them by length to avoid padding, shuffles the batches so that no epoch ends with the longest reviews, and caches and prefetches them. Over three seeds the bidirectional LSTM reached a test accuracy of 0.8803 ± 0.0009, the unidirectional LSTM 0.8792 ± 0.0011 and the unidirectional `SimpleRNN` 0.8657 ± 0.0053. The LSTM's lead over the `SimpleRNN` held with every seed; the bidirectional LSTM's lead over the unidirectional one did too, but it is a tenth of a point. The run's hardware, versions and wall time:
+# We computed a `SimpleRNN` and an LSTM step by hand and matched Keras to float32 rounding, measured when gradients vanish, explode or grow for a while, and built a sentiment classifier whose input pipeline encodes reviews inside `tf.data`, buckets them by length to avoid padding, shuffles the batches so that no epoch ends with the longest reviews, and caches and prefetches them. Over three seeds the bidirectional LSTM reached a test accuracy of 0.8770<!-- bench:part1_seeds bilstm.mean --> ± 0.0023<!-- bench:part1_seeds bilstm.sd -->, the unidirectional LSTM 0.8793<!-- bench:part1_seeds lstm_full.mean --> ± 0.0009<!-- bench:part1_seeds lstm_full.sd --> and the unidirectional `SimpleRNN` 0.8619<!-- bench:part1_seeds rnn_full.mean --> ± 0.0029<!-- bench:part1_seeds rnn_full.sd -->. The LSTM's lead over the `SimpleRNN` held with every seed; the two LSTMs are not told apart. The run's hardware, versions and wall time:
 
 ch16.print_run_summary(started)
 

@@ -3,7 +3,7 @@
 
 # # Chapter 16: Modeling Sequential Data Using Recurrent Neural Networks (Part 2/2)
 # 
-# In this second part we build project two: a character-level language model that learns from Jules Verne's *The Mysterious Island* and then writes new text in its style, one character at a time. We validate it on held-out text, train it with a recipe measured to reach the same quality in less time on a CPU, generate quickly by carrying the LSTM's state, and measure how much of its context the model uses. Then we turn to the Transformer: self-attention built up step by step, multi-head attention checked against Keras, a Transformer block, and a small Transformer language model trained on the same data with the same kind of recipe and compared with the LSTM. Readers of the printed chapter: the README's section [Coming from the book](README.md#coming-from-the-book) lists what differs here and why.
+# In this second part we build project two: a character-level language model that learns from Jules Verne's *The Mysterious Island* and then writes new text in its style, one character at a time. We validate it on held-out text, generate quickly by carrying the LSTM's state, and measure how much of its context the model uses. Then we turn to the Transformer: self-attention built up step by step, multi-head attention checked against Keras, a Transformer block, and a small Transformer language model trained on the same data and compared with the LSTM. Readers of the printed chapter: [Coming from the book](README.md#coming-from-the-book) lists what differs here and why.
 # 
 # **Contents**
 # 
@@ -13,15 +13,15 @@
 #    3. [Evaluation phase: generating new text passages](#1.3-Evaluation-phase:-generating-new-text-passages)
 # 2. [Understanding language with the Transformer model](#2-Understanding-language-with-the-Transformer-model)
 #    1. [Understanding the self-attention mechanism](#2.1-Understanding-the-self-attention-mechanism)
-#    2. [A basic version of self-attention](#2.2-A-basic-version-of-self-attention)
-#    3. [Parameterizing the self-attention mechanism with query, key, and value weights](#2.3-Parameterizing-the-self-attention-mechanism-with-query,-key,-and-value-weights)
-#    4. [Multi-head attention and the Transformer block](#2.4-Multi-head-attention-and-the-Transformer-block)
-#    5. [Going further: a Transformer character model](#2.5-Going-further:-a-Transformer-character-model)
+#       1. [A basic version of self-attention](#2.1.1-A-basic-version-of-self-attention)
+#       2. [Parameterizing the self-attention mechanism with query, key, and value weights](#2.1.2-Parameterizing-the-self-attention-mechanism-with-query,-key,-and-value-weights)
+#    2. [Multi-head attention and the Transformer block](#2.2-Multi-head-attention-and-the-Transformer-block)
+#    3. [Going further: a Transformer character model](#2.3-Going-further:-a-Transformer-character-model) (beyond the book)
 # 3. [Summary](#3-Summary)
 
 # ## Setup
 # 
-# As in part 1: `ch16.set_global_options()` changes the process's global state (TensorFlow imported with its start-up messages silenced and its C++ log kept out of the output, two expected Keras warnings hidden, and in a terminal run figures saved and data or setting errors reported in one line) and returns the time the run began. Cells marked `#| export` are also written into `ch16/part2.py`, which the benchmarks and tests import.
+# The package `ch16/` beside this notebook holds the plumbing, as in part 1; `ch16.set_global_options()` changes this process's global state (its docstring lists how) and returns the time the run began.
 
 import time
 
@@ -34,7 +34,7 @@ import pandas as pd
 from IPython.display import display
 
 
-# The imports of the exported code:
+# Cells that begin with `#| export` are also written into `ch16/part2.py`, which the benchmarks and the tests import. The first holds the imports and the sizes and training settings of both character models, each with its full-run and quick-mode value:
 
 #| export
 import keras
@@ -44,27 +44,6 @@ from keras import layers
 
 import ch16
 
-
-# The versions, the CPU model and the devices, and the distribution strategy (`MirroredStrategy` with more than one GPU, as in part 1):
-
-ch16.print_environment()
-gpus = tf.config.list_logical_devices("GPU")
-strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-print(f"Distribution strategy: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)")
-
-
-# **Parameters.** The next cell (tagged `parameters`) reads the run's switches from environment variables (yes/no switches take 1/0, true/false, yes/no or on/off; anything else stops the run with an error): `CH16_QUICK=1` runs on a short piece of the text with one epoch and small models; `CH16_DATA_DIR` names a folder holding a local copy of the novel; `CH16_RETRAIN=1` retrains the models even when saved ones exist; `CH16_SEED` sets the random seed; `CH16_PRECISION` (`auto`, `float32`, `bfloat16` or `float16`) sets the precision of the character LSTM, `auto` letting the hardware decide (see below).
-
-QUICK = ch16.env_flag("CH16_QUICK")          # quick run: short text, one epoch, small models
-DATA_DIR = ch16.env_folder("CH16_DATA_DIR")  # folder with 1268-0.txt; None: download
-RETRAIN = ch16.env_flag("CH16_RETRAIN")      # retrain even when a saved model exists
-SEED = ch16.env_int("CH16_SEED", 1)          # seed of every random choice of the run
-PRECISION = ch16.env_choice("CH16_PRECISION", ch16.PRECISIONS, "auto")  # the character LSTM's precision
-
-
-# The sizes and training settings of both character models, for a full run and for quick mode. The training recipe (batch sizes, learning rate, warm-up and numbers of epochs) is the one `benchmarks/part2_speed.py` measured to reach the first recipe's validation losses in less time on a CPU; section 1.2 gives its figures.
-
-#| export
 SETTINGS = {  # name: (full run, quick mode)
     "text_chars": (None, 20_000),           # characters of the novel used (None: the whole novel)
     "min_text_chars": (1_000_000, 10_000),  # a shorter text is refused as truncated
@@ -85,14 +64,22 @@ SETTINGS = {  # name: (full run, quick mode)
 }
 
 
-# **Precision.** Many recent CPUs compute in *bfloat16* natively (x86 processors with AVX512_BF16 or AMX, recent Arm cores), as do NVIDIA GPUs from compute capability 8.0; older NVIDIA GPUs (7.x) compute fast in float16. On such hardware *mixed precision* computes in the 16-bit format while keeping the weights in float32; the output layer computes in float32, so the logits and the loss are float32 (computed from activations rounded to 16 bits). bfloat16 keeps the 8 exponent bits of float32 and stores 7 bits of mantissa (8 with the implicit leading bit); float16 stores 10 (11). float16's narrow exponent range lets small gradients underflow, so training in mixed float16 needs *loss scaling*, which Keras adds by itself (`compile` wraps the optimizer in a `LossScaleOptimizer` under the `mixed_float16` policy). Where the hardware has no native 16-bit arithmetic it is only emulated and slower, so `auto` then keeps float32. The choice applies to the character LSTM only, by design; the Transformer and part 1's models stay in float32, so on hardware where `auto` picks a 16-bit format the two character models of section 2.5 are compared across precisions.
-# 
-# **The committed run was made in float32** (`CH16_PRECISION=float32`, printed below), on a CPU that does compute bfloat16 natively, so that its results compare with float32 runs anywhere and the two character models share a precision. With `auto` that CPU would train the LSTM in mixed bfloat16 (without XLA, see section 1.2), and section 1.2's benchmark found its epochs 1.55 times faster there than in float32 without XLA and 1.39 times faster than in float32 with XLA, the committed run's setting (the Transformer's 1.46 times). `benchmarks/results/precision_benchmark.txt` measured the same on another CPU with native bfloat16 (an AMD EPYC of another family), without XLA: a training step of the character LSTM took 0.51 times as long in mixed bfloat16 as in float32, the Transformer's 0.69 times and part 1's IMDb classifier's 0.97 times, so how much bfloat16 gives depends on the processor. A reader whose hardware `auto` sends to a 16-bit format will not reproduce the committed numbers exactly; `CH16_PRECISION=float32` reproduces the committed run's arithmetic (on the same hardware and versions).
+# **Parameters** (tagged `parameters`): `CH16_QUICK=1` runs on a short piece of the novel with one epoch and small models; `CH16_DATA_DIR` names a folder holding `1268-0.txt` (otherwise it is downloaded); `CH16_RETRAIN=1` trains the models even when saved ones exist; `CH16_SEED` sets the seed; `CH16_PRECISION` (`auto`, `float32`, `bfloat16` or `float16`) sets the precision of both character models.
+
+QUICK = ch16.env_flag("CH16_QUICK")          # quick run: short text, one epoch, small models
+DATA_DIR = ch16.env_folder("CH16_DATA_DIR")  # folder with 1268-0.txt; None: download
+RETRAIN = ch16.env_flag("CH16_RETRAIN")      # retrain even when a saved model exists
+SEED = ch16.env_int("CH16_SEED", 1)          # seed of every random choice of the run
+PRECISION = ch16.env_choice("CH16_PRECISION", ch16.PRECISIONS, "auto")  # both character models' precision
+
+
+# The next cell picks the settings and seeds the run, prints the versions and devices, and chooses the precision. *Mixed precision* computes in a 16-bit format while it keeps the weights, the logits and the loss in float32. With `auto`, both character models train in mixed bfloat16 where the hardware computes bfloat16 natively (x86 CPUs with AVX512_BF16 or AMX, Arm CPUs with BF16, NVIDIA GPUs from compute capability 8.0; float16 on 7.x), and in float32 elsewhere, since an emulated format is slower; the two models always share one precision. On the CPU of the committed run, mixed bfloat16 made the LSTM's epochs 1.10<!-- bench:part2_speed char_lstm.batch_64_mixed_bfloat16.speedup -->× and the Transformer's 1.65<!-- bench:part2_speed char_transformer.batch_64_mixed_bfloat16.speedup -->× as fast, and moved their best validation losses by -0.0007<!-- bench:part2_precision char_lstm.bfloat16_minus_float32 --> and +0.0013<!-- bench:part2_precision char_transformer.bfloat16_minus_float32 --> (one run each), within the 0.01 the rule allows. The steps are not compiled with XLA, as Keras's `jit_compile="auto"` leaves them on a CPU: XLA made the LSTM's epochs 0.83<!-- bench:part2_speed char_lstm.batch_64_XLA.speedup -->× as fast here and 1.11<!-- text:benchmarks/results/earlier/part2_speed_2026-12-03.txt char_lstm         batch 64, XLA                     yes -->× on another CPU. [The benchmarks](benchmarks/README.md#part-2-precision-and-speed) give the figures for every CPU measured. `CH16_PRECISION=float32` reproduces float32 arithmetic on any hardware.
 
 cfg = ch16.choose_settings(QUICK, SETTINGS)
 keras.utils.set_random_seed(SEED)
+ch16.print_environment()
 precision_policy, precision_reason = ch16.choose_precision(PRECISION, ch16.gpu_capabilities(), ch16.cpu_flags())
-print(f"Character LSTM precision: {precision_policy} ({precision_reason})")
+ch16.report(f"Precision of both character models: {precision_policy} ({precision_reason})", precision=precision_policy)
 
 
 # ## 1 Project two: character-level language modeling in TensorFlow
@@ -104,11 +91,12 @@ print(f"Character LSTM precision: {precision_policy} ({precision_reason})")
 # `ch16.load_mysterious_island` returns the novel as one string (Project Gutenberg ebook #1268). It strips the byte-order mark, normalises the line endings, cuts off the Project Gutenberg header and licence at their START and END markers, and refuses a text shorter than `min_chars` (a truncated download).
 
 text = ch16.load_mysterious_island(DATA_DIR, min_chars=cfg.min_text_chars)[:cfg.text_chars]
-print(f"{len(text):,} characters, {len(set(text))} distinct")
+ch16.report(f"{len(text):,} characters, {len(set(text))} distinct", **{"text.characters": len(text),
+                                                                       "text.distinct": len(set(text))})
 print(text[:300])
 
 
-# **The vocabulary** is the sorted set of distinct characters. Two lookups translate between characters and integer ids: a dictionary `char_to_id` one way, and an array `id_to_char` indexed by id the other way. A round trip turns text into ids and back.
+# **The vocabulary** is the sorted set of distinct characters. Two lookups translate between characters and integer ids: a dictionary `char_to_id` one way, and an array `id_to_char` indexed by id the other way. A round trip turns text into ids and back. (The book counts 80 distinct characters: its slice of the file begins inside the Project Gutenberg START marker line, whose `***` holds the only asterisks of the file; without the `*`, every character that sorts after it has an id one lower here than in the book.)
 
 id_to_char = np.array(sorted(set(text)))
 char_to_id = {char: i for i, char in enumerate(id_to_char)}
@@ -122,6 +110,8 @@ print(repr(text[:15]), "->", sample_ids, "->", repr("".join(id_to_char[sample_id
 # **Chunks, inputs and targets.** The encoded text is cut into consecutive chunks of 41 characters. From each chunk, the first 40 characters are the model's input and the last 40 its target: at every position the target is the *next* character. The model thus learns 40 predictions from each chunk, with contexts of 1 to 40 characters.
 # 
 # ![From text to input and target chunks](images/char_data_flow.png)
+# 
+# *Our drawing of the chunks of the book's Figure 16.14.*
 # 
 # We keep the last 10% of the chunks, the end of the novel, as validation text that the model never trains on. The book reported only the training loss; the validation loss says how well the model predicts text it has not seen.
 
@@ -147,7 +137,7 @@ print("input: ", repr("".join(id_to_char[input_ids])))
 print("target:", repr("".join(id_to_char[target_ids])))
 
 
-# The input pipeline: all chunks are already in one NumPy array, so `tf.data` only slices it into (input, target) pairs, caches them, reshuffles the training chunks every epoch, batches them and prefetches the next batches while the model trains (with autotuning off, see part 1). No Python runs per example. The LSTM trains on batches of 64 chunks, the Transformer on batches of 32 (section 1.2 says why); both are validated on the same batches.
+# The input pipeline: all chunks are already in one NumPy array, so `tf.data` only slices it into (input, target) pairs, caches them, reshuffles the training chunks every epoch, batches them and prefetches the next batches while the model trains (with autotuning off, see part 1). No Python runs per example. The LSTM trains on batches of 64 chunks, the Transformer on batches of 32 (section 2.3 says why); both are validated on the same batches.
 
 #| export
 def make_batches(chunks, batch_size, seed=None):
@@ -168,13 +158,12 @@ print(f"batches per epoch: {lstm_train_ds.cardinality()} of up to {cfg.lstm_batc
 
 # ### 1.2 Building a character-level RNN model
 # 
-# The model embeds each character id in 256 dimensions, runs an LSTM with 512 units that returns its output at every position (`return_sequences=True`), and maps each output to one logit per character of the vocabulary. The loss is the sparse categorical cross-entropy computed from the logits, averaged over all 40 positions of every chunk. Its exponential, the *perplexity*, is the number of equally likely characters the model is, on average, choosing between. The LSTM keeps the configuration for which Keras uses the fused cuDNN kernel on a GPU (see part 1). It is built under the precision chosen above; the output layer stays float32. The optimizer's learning rate is a *schedule*, set by the training recipe below.
+# The model embeds each character id in 256 dimensions, runs an LSTM with 512 units that returns its output at every position (`return_sequences=True`), and maps each output to one logit per character of the vocabulary. The loss is the sparse categorical cross-entropy computed from the logits, averaged over all 40 positions of every chunk. Its exponential, the *perplexity*, is the number of equally likely characters the model is, on average, choosing between. The LSTM keeps the configuration for which Keras uses the fused cuDNN kernel on a GPU (see part 1). It is built under the precision chosen above, with its output layer in float32. The optimizer's learning rate is a *schedule*, set by the training recipe below.
 
 #| export
-def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_compile="auto"):
-    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy;
-    `jit_compile=True` has Keras compile its steps with XLA."""
-    with strategy.scope(), ch16.dtype_policy(precision):
+def build_char_lstm(vocab_size, cfg, precision, learning_rate):
+    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy."""
+    with ch16.dtype_policy(precision):
         model = keras.Sequential([
             keras.Input(shape=(None,), dtype="int32", name="char_ids"),
             layers.Embedding(vocab_size, cfg.embed_dim, name="embedding"),
@@ -182,39 +171,13 @@ def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_com
             layers.Dense(vocab_size, dtype="float32", name="logits"),  # float32 logits under any precision
         ], name="char_lstm")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
 
-# **The training recipe** of both character models. The book trained this model for 20 epochs at a fixed learning rate; this chapter first used part 1's callbacks (the rate divided by 5 on a plateau, early stopping) with batches of 64 and Adam at $10^{-3}$, the *first recipe*, which reached a validation loss of 1.3031 for the LSTM (at epoch 16 of 18) and 1.3594 for the Transformer (at epoch 20 of 22) in this chapter's earlier committed run (trained again by the benchmark on this CPU: 1.3029 and 1.3523). `benchmarks/part2_speed.py` timed the levers that could reach that loss sooner on a 2-core CPU without a GPU, side by side, and trained the promising recipes to the end (printout: `benchmarks/results/part2_speed.txt`):
+# **The training recipe.** The book trained this model for 20 epochs at a fixed learning rate. Here Adam's learning rate rises linearly from 0 to $2 \cdot 10^{-3}$ over the first epoch (the warm-up keeps the first updates of a fresh model small), then falls along a half cosine to 0 at the end of the model's last epoch: the large early steps make fast progress and the small late ones settle into a minimum. The LSTM trains on batches of 64 chunks for 14 epochs. `EarlyStopping` watches the validation loss and keeps the best epoch's weights, so training ends early if the held-out loss does not improve for two epochs in a row.
 # 
-# **Seconds per epoch of each lever**, for each model at the chapter's sizes: the training steps of every lever timed in three alternating rounds of 2,048 chunks (6,144 per lever), scaled to an epoch of 24,416 chunks; float32 and no XLA unless the lever says otherwise.
-# 
-# | lever | LSTM: s per epoch | faster than batch 64 | Transformer: s per epoch | faster than batch 64 |
-# |---|---:|---:|---:|---:|
-# | batch 32 | 74.0 | 0.66x | 41.0 | 0.92x |
-# | batch 64 | 49.1 | 1.00x | 37.6 | 1.00x |
-# | batch 128 | 35.2 | 1.39x | 38.2 | 0.98x |
-# | batch 256 | 34.5 | 1.42x | 39.6 | 0.95x |
-# | batch 64, XLA | 44.2 | 1.11x | 39.5 | 0.95x |
-# | batch 64, mixed bfloat16 | 31.7 | 1.55x | 25.8 | 1.46x |
-# | batch 64, XLA and mixed bfloat16 | 102.0 | 0.48x | not timed | |
-# 
-# **The recipes trained to the end**, one run each at one seed. The target is the first recipe's validation loss (1.3031 for the LSTM, 1.3594 for the Transformer). Time is given twice: estimated as the epochs times the seconds per epoch of the recipe's lever in the timing above (the same conditions for all), and measured, the sum of the epochs' seconds in the run that trained the recipe. Those runs were made at different times on a machine shared with other jobs: the benchmark's own run for most; for the LSTM's first recipe an earlier run of the benchmark with the same key, loaded from the model cache (its epoch lines are not in the printout); for the LSTM at batch 64 with warm-up, the notebook's previous committed run (without XLA) and the run below (with XLA).
-# 
-# | model | recipe | epochs | best validation loss (epoch) | first epoch at the target | estimated minutes | measured minutes |
-# |---|---|---:|---:|---:|---:|---:|
-# | LSTM | first recipe: batch 64, Adam $10^{-3}$, plateau cuts | 18 | 1.3029 (16) | 16 | 14.7 | 20.0 |
-# | LSTM | batch 256, warm-up, cosine over 12 epochs from $4 \cdot 10^{-3}$ | 12 | 1.3710 (12) | not reached | 6.9 | 6.3 |
-# | LSTM | batch 64, warm-up, cosine over 14 epochs from $2 \cdot 10^{-3}$ | 14 | 1.2991 (13) | 11 | 11.5 | 13.9 |
-# | LSTM | the same with XLA (the chapter's) | 14 | 1.2991 (13) | 11 | 10.3 | 11.8 |
-# | Transformer | first recipe | 22 | 1.3523 (20) | 19 | 13.8 | 16.9 |
-# | Transformer | batch 64, warm-up, cosine over 12 epochs from $2 \cdot 10^{-3}$ | 12 | 1.3691 (11) | not reached | 7.5 | 8.9 |
-# | Transformer | batch 32, the same schedule (the chapter's; the notebook's run reached 1.3495) | 12 | 1.3456 (12) | 10 | 8.2 | 9.0 |
-# 
-# What the tables show. The LSTM uses this CPU better in larger batches: an epoch takes about 35 s in batches of 128 or 256 against 49 s in batches of 64. But a batch of 256 makes four times fewer updates per epoch, and with a peak rate of $4 \cdot 10^{-3}$ over 12 epochs it ended at 1.3710, far from the target; batches of 128 were not trained to the end, so whether they would reach the target sooner is open. At batch 64, the warm-up and cosine schedule passed the target at epoch 11 of 14 (1.3025, only 0.0006 below it), where the plateau cuts needed 16 of 18. XLA made the LSTM's training steps 1.11 times faster over the three rounds (between 1.02 and 1.20 times in single rounds, a small and noisy gain) and changed no epoch's validation loss by more than 0.0006. The Transformer's epoch costs about the same at any batch size, so batches of 32 give it twice the updates of batches of 64 for about the same time (41.0 against 37.6 s): with 64 the schedule ended at 1.3691, short of the target, with 32 it passed the target at epoch 10 of 12. (The benchmark's run of that recipe reached 1.3456 and the notebook's below 1.3495: the two runs start from different random weights, and the first recipe, trained again by the benchmark, also moved, from 1.3594 to 1.3523.) XLA did not make the Transformer faster (0.95x). By the estimated minutes, the adopted recipes take 10.3 and 8.2 minutes of training steps where the first recipe took 14.7 and 13.8: 18.5 against 28.5 minutes for the two models, from one run of each recipe. Mixed bfloat16 was the largest lever on this CPU (1.55 and 1.46 times faster per epoch; the Transformer's logits were bfloat16 too in that timing, since its output layer is not kept in float32), but the committed run is float32 (see the setup), and XLA together with mixed bfloat16 made the LSTM twice as slow. Levers not measured here: other thread settings, and batches of 128 trained to the end.
-# 
-# The recipe adopted: batches of 64 chunks for the LSTM and of 32 for the Transformer, Adam's learning rate warmed up from 0 to $2 \cdot 10^{-3}$ over the first epoch and then decayed along a cosine to 0 by the end of epoch 14 for the LSTM and of epoch 12 for the Transformer, and XLA for the LSTM's steps when it trains in float32 without a GPU (`jit_compile=True` in `compile`; on a GPU Keras runs the LSTM as a cuDNN kernel and does not compile it with XLA, and with mixed precision XLA was slower here). The learning rate rises linearly from 0 to its peak over the first `warmup_epochs`, which keeps the first updates of the fresh model small, and then falls along a half cosine to 0 at the end of the model's epochs (`lstm_epochs`, `transformer_epochs`): the large early steps make fast progress and the small late ones settle into a minimum, the job the plateau cuts did before, without waiting for the validation loss to stall. `EarlyStopping` still watches the validation loss and keeps the best epoch's weights, so training stops early if the held-out loss does not improve for two epochs in a row.
+# Why this recipe: in single float32 runs on another CPU it reached the validation loss of part 1's plateau-cut recipe in fewer epochs, for the LSTM at epoch 11<!-- text:benchmarks/results/earlier/part2_speed_2026-12-03.txt char_lstm         batch 64, warm-up --> instead of 16<!-- text:benchmarks/results/earlier/part2_speed_2026-12-03.txt char_lstm         first recipe -->, for the Transformer at epoch 10<!-- text:benchmarks/results/earlier/part2_speed_2026-12-03.txt char_transformer  the chapter's --> instead of 19<!-- text:benchmarks/results/earlier/part2_speed_2026-12-03.txt char_transformer  first recipe -->; single runs move by a few thousandths, so this is an indication, not a ranking. The measurements, and the other levers tried, are in [the benchmarks](benchmarks/README.md#how-part-2s-recipe-was-chosen).
 
 #| export
 def learning_rate_schedule(cfg, steps_per_epoch, epochs):
@@ -231,10 +194,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
     validation loss, the best epoch's weights kept."""
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True)
-    history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
-                        callbacks=[early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
-    ch16.report_best_epoch(history.history)
-    return history
+    return model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
+                     callbacks=[early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
 
 
 def model_key(model, cfg, seed, vocabulary, text_ids, precision):
@@ -244,26 +205,26 @@ def model_key(model, cfg, seed, vocabulary, text_ids, precision):
                           vocabulary=vocabulary, data=text_ids)
 
 
-# A trained model is saved and reused by a rerun when its key matches (as in part 1: the architecture and compile configuration, including the schedule, the settings, the precision, the seed, the source of the recipe and the pipeline, the full vocabulary and the text); otherwise it is trained. In the committed run the 14 epoch times printed below add up to 12 minutes (CPU and precision printed above), and the line above them says whether XLA compiled its steps.
-
-def train_or_load(model, train_batches, epochs):
-    key = model_key(model, cfg, SEED, list(id_to_char), text_encoded, precision_policy)
-    return ch16.load_or_train(model, key, lambda m: train(m, train_batches, val_ds, epochs), RETRAIN)
-
-
 def with_perplexity(history):
-    """Add the perplexity, exp(loss), of every epoch to a history."""
+    """A history with the perplexity, exp(loss), of every epoch added."""
     return {**history, "perplexity": list(np.exp(history["loss"])),
             "val_perplexity": list(np.exp(history["val_loss"]))}
 
 
-lstm_xla = precision_policy == "float32" and not gpus  # XLA on a CPU, in float32 (see the recipe above)
-char_lstm = build_char_lstm(vocab_size, cfg, strategy, precision_policy,
-                            learning_rate_schedule(cfg, len(lstm_train_ds), cfg.lstm_epochs), jit_compile=lstm_xla)
+# A trained model is saved and reused by a rerun when its key matches (as in part 1: the architecture and compile configuration, including the schedule, the settings, the precision, the seed, the source of the recipe and the pipeline, the full vocabulary and the text); otherwise it is trained. The line after the epochs reports the kept epoch and the minutes of training (CPU and precision printed above).
+
+def train_or_load(model, train_batches, epochs):
+    key = model_key(model, cfg, SEED, list(id_to_char), text_encoded, precision_policy)
+    model, history = ch16.load_or_train(model, key, lambda m: train(m, train_batches, val_ds, epochs), RETRAIN)
+    ch16.report_best_epoch(history, model.name)
+    return model, with_perplexity(history)
+
+
+keras.utils.set_random_seed(SEED)  # the starting weights follow from the seed alone, as the model's key says
+char_lstm = build_char_lstm(vocab_size, cfg, precision_policy,
+                            learning_rate_schedule(cfg, len(lstm_train_ds), cfg.lstm_epochs))
 ch16.print_summary(char_lstm)
-print(f"XLA for the LSTM's training and evaluation steps: {'on' if char_lstm.jit_compile else 'off'}")
 char_lstm, lstm_history = train_or_load(char_lstm, lstm_train_ds, cfg.lstm_epochs)
-lstm_history = with_perplexity(lstm_history)
 
 
 # The loss per epoch, on the training chunks and on the held-out end of the novel:
@@ -282,13 +243,12 @@ display(lstm_table)
 ch16.plot_history(lstm_history, ["loss", "perplexity"], "Character-level LSTM", "part2_lstm_history")
 
 
-# The validation loss falls fast for five epochs (from 1.8999 to 1.3742), then slowly, and keeps falling while the learning rate decays: it passes the first recipe's 1.3031 at epoch 11 (1.3025) and is lowest at epoch 13, 1.2991, a perplexity of 3.67, as if the model hesitated between fewer than four characters at each step; in the last epoch, at a learning rate near 0, it changes by 0.0001. Early stopping never triggered, and the weights of epoch 13 are kept. The training loss ends about 0.24 below the validation loss: the model fits the chunks it trains on better than the end of the novel it never saw. The 14 epochs took 46 to 56 seconds each.
+# The validation loss falls fast for five epochs, then slowly, and keeps falling while the learning rate decays, to its lowest at epoch 13<!-- part2 char_lstm.best_epoch -->: 1.2984<!-- part2 char_lstm.best_val_loss -->, a perplexity of 3.66<!-- part2 char_lstm.best_perplexity -->, as if the model hesitated between fewer than four characters at each step. In the last epochs, at a learning rate near 0, it barely changes, and early stopping never triggered; the weights of the kept epoch (the dotted line) are restored. The training loss ends about 0.24 below the validation loss: the model fits the chunks it trains on better than the end of the novel it never saw. The 14<!-- part2 char_lstm.epochs --> epochs took 13.0<!-- part2 char_lstm.training_minutes --> minutes of training on the CPU printed in the setup, in the precision printed there.
 # 
 # ### 1.3 Evaluation phase: generating new text passages
 # 
 # The model outputs *logits*, one per character. The softmax turns them into probabilities, and `tf.random.categorical` draws from those probabilities. With equal logits, every character is equally likely:
 
-# NBVAL_CHECK_OUTPUT
 uniform_logits = tf.constant([[1.0, 1.0, 1.0]])
 print("probabilities:", tf.math.softmax(uniform_logits).numpy().round(3))
 draws = tf.random.stateless_categorical(uniform_logits, num_samples=1000, seed=[SEED, 0])
@@ -297,7 +257,6 @@ print("counts of 1,000 draws:", np.bincount(draws.numpy()[0], minlength=3))
 
 # A larger logit makes its character more likely, but the others can still be drawn:
 
-# NBVAL_CHECK_OUTPUT
 peaked_logits = tf.constant([[1.0, 1.0, 3.0]])
 print("probabilities:", tf.math.softmax(peaked_logits).numpy().round(3))
 draws = tf.random.stateless_categorical(peaked_logits, num_samples=1000, seed=[SEED, 0])
@@ -306,7 +265,6 @@ print("counts of 1,000 draws:", np.bincount(draws.numpy()[0], minlength=3))
 
 # Multiplying the logits by a *scale factor* $\beta$ before the softmax (the inverse of the "temperature") controls how adventurous the draws are: $\beta > 1$ sharpens the distribution towards the likeliest character (more predictable text), $\beta < 1$ flattens it (more random text).
 
-# NBVAL_CHECK_OUTPUT
 for scale_factor in (0.5, 1.0, 2.0):
     print(f"scale factor {scale_factor}: probabilities {tf.math.softmax(peaked_logits * scale_factor).numpy().round(3)}")
 
@@ -331,10 +289,12 @@ def make_step_model(model):
 step_model = make_step_model(char_lstm)
 
 
-# `encode_prompt` turns a prompt into ids. The vocabulary is closed: a character the model never saw has no id, so it is named in an error instead of failing deep inside the model. The other checks of the arguments (types, lengths, the scale factor's range, the seed) are plumbing, in `ch16.check_prompts` and `ch16.check_generation_arguments`.
+# `encode_prompt` turns a prompt into ids. The vocabulary is closed: a character the model never saw has no id, so it is named in an error instead of failing deep inside the model; and an empty prompt gives the model nothing to start from. The other checks of the arguments (types, lengths, the scale factor's range, the seed, and a bound on the work of one call) are plumbing, in `ch16.check_sampling`.
 
 #| export
 def encode_prompt(prompt, char_to_id):
+    if not prompt:
+        raise ValueError("the prompt is empty: give at least one character to start from")
     unknown = sorted(set(prompt) - set(char_to_id))
     if unknown:
         raise ValueError(f"the prompt contains characters that are not in the vocabulary: {unknown}")
@@ -362,8 +322,7 @@ def generate_ids(step_model, logits, h, c, length, scale_factor, seed):
 #| export
 def sample(step_model, id_to_char, prompts, length=500, scale_factor=1.0, seed=1):
     """Text generated from a prompt (or from each of a list of prompts) with a carried LSTM state."""
-    prompts, single = ch16.check_prompts(prompts)
-    ch16.check_generation_arguments(length, scale_factor, seed)
+    prompts, single = ch16.check_sampling(prompts, length, scale_factor, seed)
     char_to_id = {char: i for i, char in enumerate(id_to_char)}
     zeros = np.zeros((1, step_model.input[1].shape[-1]), np.float32)
     last_logits, hs, cs = [], [], []
@@ -395,7 +354,7 @@ print(f"largest difference between the two next-character distributions: "
 np.testing.assert_allclose(window_probabilities, carried_probabilities, atol=tolerance)
 
 
-# **Timing both.** `sample_window` generates the original way: for every new character it runs a model on the last `window` characters (at most the `trained_length` of 40 the models were trained on). Its loop is compiled too, in one `tf.function` like `generate_ids`, so that the comparison measures the method (40 steps per character against one), not Python overhead; section 2.5 reuses it for the Transformer.
+# **Timing both.** `sample_window` generates the original way: for every new character it runs a model on the last `window` characters (at most the `trained_length` of 40 the models were trained on). Its loop is compiled too, in one `tf.function` like `generate_ids`, so that the comparison measures the method (40 steps per character against one), not Python overhead; section 2.3 reuses it for the Transformer.
 
 #| export
 @tf.function(reduce_retracing=True)
@@ -416,12 +375,9 @@ def sample_window(model, id_to_char, prompt, trained_length, length=500, scale_f
     """Text generated from a prompt by re-running the model on the last `window` characters (at most
     `trained_length`, the default) for every new character."""
     window = trained_length if window is None else window
-    prompts, single = ch16.check_prompts(prompt)
-    if not single:
-        raise TypeError("sample_window takes one prompt, a string, not a list")
-    prompt = prompts[0]
-    ch16.check_generation_arguments(length, scale_factor, seed)
-    ch16.check_window(window, trained_length)
+    if not isinstance(prompt, str):
+        raise TypeError(f"sample_window takes one prompt, a string, not {type(prompt).__name__}")
+    ch16.check_sampling(prompt, length, scale_factor, seed, window, trained_length)
     ids = encode_prompt(prompt, {char: i for i, char in enumerate(id_to_char)})
     drawn = generate_window_ids(model, tf.constant([ids], tf.int32), tf.constant(int(length)),
                                 tf.constant(int(window)), tf.constant(float(scale_factor)), tf.constant(int(seed)))
@@ -440,11 +396,14 @@ for name, generate in [
     start = time.perf_counter()
     generate()
     timings[name] = time.perf_counter() - start
-    print(f"{name:>14}: {timings[name]:6.2f} s for {cfg.generate_chars} characters")
-print(f"carried state is {timings['window re-run'] / timings['carried state']:.0f}x faster")
+speedup = timings["window re-run"] / timings["carried state"]
+ch16.report("\n".join(f"{name:>14}: {seconds:6.2f} s for {cfg.generate_chars} characters" for name, seconds in timings.items())
+            + f"\nthe carried state takes 1/{speedup:.0f} of the window's time",
+            **{"generation.carried_state_seconds": timings["carried state"],
+               "generation.window_seconds": timings["window re-run"], "generation.speedup": speedup})
 
 
-# The carried state is 34 times faster here (0.11 s against 3.65 s for 500 characters). Both loops are compiled, so the difference is the method, not Python: the carried state takes one LSTM step per new character where the window takes up to 40.
+# Here the carried state takes 0.40<!-- part2 generation.carried_state_seconds --> s for 500 characters and the window 12.75<!-- part2 generation.window_seconds --> s, about 32<!-- part2 generation.speedup --> times as long. Both loops are compiled, so the difference is the method, not Python: the carried state takes one LSTM step per new character where the window takes up to 40.
 # 
 # **Generated passages** from "The island", 500 characters each, at three scale factors. All three use the same seed, hence the same random numbers, so their differences come from the scale factor alone; the same seed gives the same text on every run on the same hardware and versions:
 
@@ -455,7 +414,7 @@ for label, scale_factor in [("more predictable", 2.0), ("default", 1.0), ("more 
 assert sample(step_model, id_to_char, prompt, length=cfg.generate_chars) == generated["default"]
 
 
-# With a scale factor of 2 the text is the most regular, and it repeats itself ("the corral", "the shore", "the settlers"); at 0.5 the spelling breaks down. The model has learnt words, punctuation, dialogue quotes and the names of the novel's characters, but not a story.
+# With a scale factor of 2 the text is the most regular, and it repeats itself ("the corral", "the sailor", "as well as well as"); at 0.5 the spelling breaks down. The model has learnt words, punctuation, dialogue quotes and the names of the novel's characters, but not a story.
 # 
 # Several prompts at once, as one batch:
 
@@ -496,13 +455,22 @@ def mean_and_error(values, axis=0):
 lstm_positions = position_losses(char_lstm, val_chunks)
 shown_positions = [p for p in (1, 2, 3, 5, 10, 15, 20, 25, 30, 35, 40) if p <= cfg.seq_length]
 mean, error = mean_and_error(lstm_positions)
-for p in shown_positions:
-    print(f"position {p:>2} (context of {p:>2} characters): loss {mean[p - 1]:.4f} ± {error[p - 1]:.4f}")
-print(f"mean over the 40 positions: {lstm_positions.mean():.4f} (the validation loss: "
-      f"{char_lstm.evaluate(val_ds, verbose=0):.4f})")
+validation_loss = char_lstm.evaluate(val_ds, verbose=0)
+late, early = min(40, cfg.seq_length), min(15, cfg.seq_length)
+late_minus_early, paired_error = mean_and_error(lstm_positions[:, late - 1] - lstm_positions[:, early - 1])
+ch16.report("\n".join(f"position {p:>2} (context of {p:>2} characters): loss {mean[p - 1]:.4f} ± {error[p - 1]:.4f}"
+                      for p in shown_positions)
+            + f"\nposition {late} minus position {early}, chunk by chunk: {late_minus_early:+.4f} ± {paired_error:.4f}"
+            + f"\nmean over the {cfg.seq_length} positions: {lstm_positions.mean():.4f} (the validation loss: "
+              f"{validation_loss:.4f})",
+            **{"char_lstm.position_40_minus_15.difference": late_minus_early,
+               "char_lstm.position_40_minus_15.standard_error": paired_error},
+            **{f"char_lstm.position_{p}.loss": mean[p - 1] for p in shown_positions},
+            **{f"char_lstm.position_{p}.standard_error": error[p - 1] for p in shown_positions},
+            **{"char_lstm.positions.mean": lstm_positions.mean(), "char_lstm.validation_loss": validation_loss})
 
 
-# The loss falls steeply over the first positions: 2.4702 with one character of context, 1.6627 with three, 1.4110 with five, 1.2669 with ten and 1.1718 with fifteen. After that, single positions vary between 1.17 and 1.27 with no steady trend (1.1760 at 20, 1.2424 at 25, 1.2257 at 35, 1.2678 at 40). Each is a mean over the 2,712 chunks, with a standard error of about 0.03; all positions come from the same chunks, but each from another character of them, and the largest gap between two shown positions from 15 on (0.0960, between 15 and 40) is about twice the standard error of a difference of two such means, what picking the extremes out of many positions can give by chance. This measurement does not show whether context beyond about 15 characters helps or hurts. The validation loss is the mean over all 40 positions, and the first few, with almost no context, raise it: that is why it is above the losses of the later positions.
+# The loss falls steeply over the first positions: 2.4681<!-- part2 char_lstm.position_1.loss --> with one character of context, 1.6545<!-- part2 char_lstm.position_3.loss --> with three, 1.4079<!-- part2 char_lstm.position_5.loss --> with five, 1.2634<!-- part2 char_lstm.position_10.loss --> with ten and 1.1747<!-- part2 char_lstm.position_15.loss --> with fifteen. After that, the positions shown vary between about 1.17 and 1.26 with no steady trend (1.1776<!-- part2 char_lstm.position_20.loss --> at 20, 1.2333<!-- part2 char_lstm.position_25.loss --> at 25, 1.2579<!-- part2 char_lstm.position_40.loss --> at 40), each with a standard error of about 0.03. Two positions are measured on the same chunks, so their difference is measured chunk by chunk too, with the standard error of those paired differences: position 40 minus position 15 is +0.0832<!-- part2 char_lstm.position_40_minus_15.difference --> ± 0.0408<!-- part2 char_lstm.position_40_minus_15.standard_error -->, about two standard errors, and it is the largest gap among the positions shown from 15 on, picked out after the fact. This measurement does not show whether context beyond about 15 characters helps or hurts. The validation loss is the mean over all 40 positions, and the first few, with almost no context, raise it: that is why it is above the losses of the later positions.
 # 
 # Does context of more than 40 characters help? Two more measurements on the held-out text, at the same 2,000 randomly chosen positions: each prediction made from a *fresh* context of $n$ characters (a zero state, then the $n$ characters before the one to predict) for $n$ = 40, 100 and 400, and the whole validation text read as *one continuous stream*, the state carried from its first character to its last, as `sample` does. Since every context length is measured at the same positions, the difference between two of them is measured position by position, and its standard error is that of those paired differences.
 
@@ -512,6 +480,14 @@ def losses_with_context(model, ids, positions, n, batch_size=256):
     windows = np.stack([ids[p - n:p] for p in positions])
     logits = model.predict(windows, batch_size=batch_size, verbose=0)[:, -1]
     return keras.losses.sparse_categorical_crossentropy(ids[positions], logits, from_logits=True).numpy()
+
+
+def losses_reading_on(step_model, ids, positions):
+    """The loss at each of `positions` of `ids` when all of `ids` is read as one stream, the LSTM's
+    state carried from the first id on (as `sample` does)."""
+    zeros = np.zeros((1, step_model.input[1].shape[-1]), np.float32)
+    logits = step_model.predict([ids[np.newaxis, :-1], zeros, zeros], verbose=0)[0][0]  # logits[t] predicts ids[t + 1]
+    return keras.losses.sparse_categorical_crossentropy(ids[positions], logits[positions - 1], from_logits=True).numpy()
 
 
 val_ids = val_chunks.ravel()  # the held-out end of the novel, as one stream of ids
@@ -524,30 +500,33 @@ context_losses = {}
 for step, n in enumerate(long_contexts):
     progress.update(step, len(long_contexts) + 1, unit="measurements")
     context_losses[f"fresh context of {n}"] = losses_with_context(char_lstm, val_ids, positions, n)
-zeros = np.zeros((1, cfg.lstm_units), np.float32)
-stream_logits = step_model.predict([val_ids[np.newaxis, :-1], zeros, zeros], verbose=0)[0][0]
-context_losses["continuous stream"] = keras.losses.sparse_categorical_crossentropy(
-    val_ids[positions], stream_logits[positions - 1], from_logits=True).numpy()
+context_losses["continuous stream"] = losses_reading_on(step_model, val_ids, positions)
 progress.finish(f"context measurement: {progress.elapsed():.0f} s")
 reference = f"fresh context of {cfg.seq_length}"
-print(f"{reference:>22}: loss {context_losses[reference].mean():.4f}")
+lines, figures = [f"{reference:>22}: loss {context_losses[reference].mean():.4f}"], {}
 for name, losses in context_losses.items():
+    key = "context." + name.replace("fresh context of ", "fresh_").replace("continuous stream", "stream")
+    figures[f"{key}.loss"] = losses.mean()
     if name != reference:
         difference, difference_error = mean_and_error(losses - context_losses[reference])
-        print(f"{name:>22}: loss {losses.mean():.4f}; minus {reference}: {difference:+.4f} ± {difference_error:.4f}")
+        lines.append(f"{name:>22}: loss {losses.mean():.4f}; minus {reference}: {difference:+.4f} ± {difference_error:.4f}")
+        figures.update({f"{key}.difference": difference, f"{key}.standard_error": difference_error})
+ch16.report("\n".join(lines), **figures)
 
 
-# At these positions the loss from a fresh context of 40 characters is 1.1775. Fresh contexts of 100 and 400 characters, and the whole validation text read as one stream with a carried state, all give 1.1772: a difference of −0.0003 ± 0.0008 from 40 characters, so any effect of the longer contexts is smaller than about 0.002 either way. That 100 characters, 400 characters and the whole stream give the same loss to four decimals fits a state that keeps nothing measurable from more than about 100 characters back. Reading on past 40 characters with a carried state, as `sample` does, neither helps nor hurts measurably here, although the model was trained only on chunks of 40 characters from a zero state. (These positions all have 40 characters or more before them, so their loss is comparable with the later positions of the chunks above, not with the validation loss, which includes the first positions.)
+# At these positions the loss from a fresh context of 40 characters is 1.1855<!-- part2 context.fresh_40.loss -->. Fresh contexts of 100 and 400 characters, and the whole validation text read as one stream with a carried state, give 1.1839<!-- part2 context.fresh_100.loss -->, 1.1837<!-- part2 context.fresh_400.loss --> and 1.1839<!-- part2 context.stream.loss -->: differences of −0.0016<!-- part2 context.fresh_100.difference --> ± 0.0017<!-- part2 context.fresh_100.standard_error -->, −0.0018<!-- part2 context.fresh_400.difference --> ± 0.0017<!-- part2 context.fresh_400.standard_error --> and −0.0016<!-- part2 context.stream.difference --> ± 0.0017<!-- part2 context.stream.standard_error --> from 40 characters, each about one standard error: any effect of the longer contexts is smaller than about 0.005 either way. Reading on past 40 characters with a carried state, as `sample` does, neither helps nor hurts measurably here, although the model was trained only on chunks of 40 characters from a zero state. Why 1.1855 here and 1.2579 at position 40 of the chunks above, both with 40 characters of context? They are different samples: the chunks' 40th characters sit at every 41st position of the text, these 2,000 positions were drawn at random, and the position-40 mean has a standard error of about 0.03 on its own; the measurements are not designed to be compared with each other, only within themselves.
 
 # ## 2 Understanding language with the Transformer model
 # 
 # ### 2.1 Understanding the self-attention mechanism
 # 
-# An RNN reads a sequence one step at a time and must squeeze everything it has read into a fixed-size state. *Attention* lets each position look directly at all the others: the output for position $i$ is a weighted average of the inputs, with weights that depend on how relevant each position $j$ is to position $i$. In *self-attention*, the relevance is computed from the sequence itself. The Transformer architecture (Vaswani et al., 2017) builds language models from self-attention alone, with no recurrence, so all positions are computed in parallel.
+# An RNN reads a sequence one step at a time and must squeeze everything it has read into a fixed-size state. *Attention* lets each position look directly at all the others: the output for position $i$ is a weighted average of the inputs, with weights that depend on how relevant each position $j$ is to position $i$. In *self-attention*, the relevance is computed from the sequence itself. The Transformer (Vaswani et al., 2017) is an encoder–decoder model for translation built from self-attention, cross-attention between decoder and encoder, and position-wise feed-forward layers, with no recurrence, so all positions of a sequence are computed in parallel; GPT-style language models keep only its decoder, as section 2.3 does.
 # 
 # ![Self-attention for one position](images/self_attention.png)
 # 
-# ### 2.2 A basic version of self-attention
+# *Our drawing of the self-attention of the book's Figure 16.15.*
+# 
+# #### 2.1.1 A basic version of self-attention
 # 
 # We start from a short sentence of our own, each word embedded in 8 dimensions by an embedding layer with random, seeded weights (nothing is trained in this section), so the input is a sequence $\mathbf{x}^{(1)}, \dots, \mathbf{x}^{(T)}$ of vectors.
 
@@ -598,7 +577,7 @@ print("context vectors:", z.shape, "  z for 'engineer':", np.round(z[1], 3))
 
 # In this example each word puts its largest weight on itself: the diagonal of $\boldsymbol{\Omega}$, $\omega_{ii} = \|\mathbf{x}^{(i)}\|^2$, happens to be the largest entry of each row. That is not a rule: $\mathbf{x}^{(i)}\mathbf{x}^{(j)\top}$ exceeds $\|\mathbf{x}^{(i)}\|^2$ whenever $\mathbf{x}^{(j)}$ points nearly the same way and is long enough. Nothing here is learnt yet: the next step adds trainable weights.
 # 
-# ### 2.3 Parameterizing the self-attention mechanism with query, key, and value weights
+# #### 2.1.2 Parameterizing the self-attention mechanism with query, key, and value weights
 # 
 # Scaled dot-product attention gives each input three roles through three learnt projection matrices: a *query* $\mathbf{q}^{(i)} = \mathbf{x}^{(i)}\mathbf{U}_q$ (what position $i$ looks for), a *key* $\mathbf{k}^{(j)} = \mathbf{x}^{(j)}\mathbf{U}_k$ (what position $j$ offers) and a *value* $\mathbf{v}^{(j)} = \mathbf{x}^{(j)}\mathbf{U}_v$ (what it passes on). With inputs of $d$ dimensions, $\mathbf{U}_q$ and $\mathbf{U}_k$ are $d \times d_k$ and $\mathbf{U}_v$ is $d \times d_v$. The scores $\omega_{ij}$ become attention weights $\alpha_{ij}$ through the softmax of each row:
 # 
@@ -614,9 +593,8 @@ context_vectors = attention_weights @ values
 print("attention weights", attention_weights.shape, " context vectors", context_vectors.shape)
 
 
-# **Why divide by $\sqrt{d_k}$?** If the entries of queries and keys have unit variance, their dot product has variance $d_k$. As $d_k$ grows, unscaled scores spread out, the softmax puts almost all weight on one position, and its gradient nearly vanishes. Dividing by $\sqrt{d_k}$ restores unit variance. The average largest weight of a softmax over 10 keys, with and without scaling:
+# **Why divide by $\sqrt{d_k}$?** If the entries of a query and a key are independent, with mean zero and variance one, their dot product, a sum of $d_k$ such products, has mean zero and variance $d_k$. As $d_k$ grows, unscaled scores spread out, the softmax puts almost all weight on one position, and its gradient nearly vanishes. Dividing by $\sqrt{d_k}$ restores unit variance. The average largest weight of a softmax over 10 keys, with and without scaling:
 
-# NBVAL_CHECK_OUTPUT
 rng = np.random.default_rng(SEED)
 for d_k_demo in (4, 16, 64, 256, 1024):
     q_demo, k_demo = rng.normal(size=(500, d_k_demo)), rng.normal(size=(500, 10, d_k_demo))
@@ -627,7 +605,7 @@ for d_k_demo in (4, 16, 64, 256, 1024):
 
 # Without scaling, the largest weight grows with $d_k$: 0.48 on average at $d_k = 4$, 0.72 at 16, 0.87 at 64 and 0.96 at 1024, so one key takes more and more of the weight; with scaling it stays near 0.3 whatever $d_k$ is.
 # 
-# ### 2.4 Multi-head attention and the Transformer block
+# ### 2.2 Multi-head attention and the Transformer block
 # 
 # **Multi-head attention** runs $h$ scaled dot-product attentions ("heads") side by side, each with its own projections, so that different heads can attend to different kinds of relations. The heads' outputs are concatenated and projected back to the model's width by an output matrix $\mathbf{W}_o$. We write it from scratch with NumPy, every head computed in a loop, using the weight layout of `keras.layers.MultiHeadAttention`: query, key and value kernels (our $\mathbf{U}_q$, $\mathbf{U}_k$, $\mathbf{U}_v$ for every head) of shape `(d, heads, d_k)` with biases `(heads, d_k)`, and an output kernel `(heads, d_v, d)` with bias `(d,)`. The queries come from one sequence and the keys and values from another (the same one in self-attention). A mask says which keys each query may attend to; masked scores are set to $-10^9$, so their weights are 0 after the softmax. Why not $-\infty$? A query whose keys are *all* masked would then compute $\exp(-\infty + \infty)$, which is NaN; with $-10^9$ such a row gets equal weights on all keys. Keras's direct computation behaves the same way, with a very large negative number of its own (about $-2.4 \cdot 10^{38}$ in `keras/src/backend/tensorflow/nn.py`); when it returns the weights, or when the layer has a dropout rate above 0 (even outside training), it computes the softmax itself and sets the masked weights to zero. The two agree on rows with at least one visible key, which every mask below has.
 
@@ -713,7 +691,9 @@ ch16.show_figure(fig, "part2_attention_heatmap")
 # 
 # ![A Transformer block](images/transformer_block.png)
 # 
-# `TransformerBlock` below is a Keras layer. It is registered as serializable so that a model containing it can be saved in the `.keras` format and loaded again.
+# *Our drawing of the block of the book's Figure 16.16.*
+# 
+# `TransformerBlock` below is a Keras layer. It is registered as serializable so that a model containing it can be saved in the `.keras` format and loaded again, and it passes its own precision on to its sublayers, so that a model built in mixed precision is loaded in mixed precision too (sublayers created without it would take the global policy of the process that loads them).
 
 #| export
 @keras.saving.register_keras_serializable(package="ch16")
@@ -721,12 +701,15 @@ class TransformerBlock(layers.Layer):
     def __init__(self, model_dim, num_heads, ff_dim, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.model_dim, self.num_heads, self.ff_dim, self.dropout = model_dim, num_heads, ff_dim, dropout
+        policy = self.dtype_policy  # the block's precision, passed on to its sublayers (also when it is loaded)
         self.attention = layers.MultiHeadAttention(num_heads, key_dim=model_dim // num_heads, dropout=dropout,
-                                                   name="attention")
-        self.norm1, self.norm2 = layers.LayerNormalization(name="norm_1"), layers.LayerNormalization(name="norm_2")
-        self.feed_forward = keras.Sequential([layers.Dense(ff_dim, activation="relu", name="expand"),
-                                              layers.Dense(model_dim, name="project")], name="feed_forward")
-        self.drop1, self.drop2 = layers.Dropout(dropout, name="dropout_1"), layers.Dropout(dropout, name="dropout_2")
+                                                   dtype=policy, name="attention")
+        self.norm1 = layers.LayerNormalization(dtype=policy, name="norm_1")
+        self.norm2 = layers.LayerNormalization(dtype=policy, name="norm_2")
+        self.feed_forward = keras.Sequential([layers.Dense(ff_dim, activation="relu", dtype=policy, name="expand"),
+                                              layers.Dense(model_dim, dtype=policy, name="project")], name="feed_forward")
+        self.drop1 = layers.Dropout(dropout, dtype=policy, name="dropout_1")
+        self.drop2 = layers.Dropout(dropout, dtype=policy, name="dropout_2")
 
     def build(self, input_shape):  # creates the weights before a saved model's are loaded into them
         self.attention.build(input_shape, input_shape)
@@ -757,6 +740,8 @@ def sinusoidal_encoding(length, depth):
     return encoding.astype(np.float32)
 
 
+# The encodings of 64 positions in 128 dimensions as a heatmap, one column per position:
+
 fig, ax = plt.subplots(figsize=(9, 3.2))
 image = ax.imshow(sinusoidal_encoding(64, 128).T, cmap="RdBu", aspect="auto")
 ax.set_xlabel("position p")
@@ -768,7 +753,6 @@ ch16.show_figure(fig, "part2_positional_encoding")
 
 # Low dimensions change quickly with the position, high ones slowly, so every position gets a distinct pattern and nearby positions get similar ones. Each sub-layer's output shape for our sentence in a block of width 8 with 2 heads: the block maps `(batch, positions, model_dim)` to the same shape, which is why blocks can be stacked.
 
-# NBVAL_CHECK_OUTPUT
 keras.utils.set_random_seed(SEED)
 block = TransformerBlock(model_dim=8, num_heads=2, ff_dim=32)
 block_input = batch + sinusoidal_encoding(T, 8)
@@ -779,13 +763,13 @@ fed_forward = block.feed_forward(normed)
 block_output = block.norm2(normed + fed_forward)
 for name, tensor in [("input + positional encoding", block_input), ("multi-head self-attention", attended),
                      ("add & layer norm", normed), ("feed-forward", fed_forward), ("add & layer norm (output)", block_output)]:
-    print(f"{name:>28}: {tuple(tensor.shape)}")
+    print(f"{name:>28}: {tuple(tensor.shape)}, first position {np.round(np.asarray(tensor)[0, 0, :4], 2)} ...")
 np.testing.assert_allclose(block(block_input).numpy(), block_output.numpy(), atol=1e-5)
 
 
-# ### 2.5 Going further: a Transformer character model
+# ### 2.3 Going further: a Transformer character model
 # 
-# The original companion stopped at the figures. Here we train a small *decoder-only* Transformer, the architecture of GPT-style language models, as a character model on exactly the same data as the LSTM: same vocabulary, same 40-character inputs and targets, same held-out validation text, and the same kind of training recipe: the same peak learning rate, warm-up, cosine decay and early stopping, but batches of 32 for 12 epochs instead of 64 for 14 (section 1.2 says why). Token embeddings plus learnt *position embeddings* (one vector per position 0–39) feed two post-norm Transformer blocks with a causal mask, so each position predicts its next character from itself and the positions before it; a dense layer outputs the logits. With a width of 256 and a feed-forward layer of 1,024 it has about as many parameters as the LSTM. In this run the two trainings differ in three ways: the batch size and number of epochs; dropout (rate 0.1, part of the block) in the Transformer and none in the LSTM; and XLA, which compiles the LSTM's steps and not the Transformer's (section 1.2: it changed no epoch's validation loss of the LSTM by more than 0.0006). Both train in float32 here; where `auto` picks a 16-bit format for the LSTM, the precision differs too, since the Transformer always computes in float32 (the precision setting applies to the LSTM only).
+# The original companion stopped at the figures. Here we train a small *decoder-only* Transformer, the architecture of GPT-style language models, as a character model on exactly the same data as the LSTM: same vocabulary, same 40-character inputs and targets, same held-out validation text, and the same kind of training recipe: the same peak learning rate, warm-up, cosine decay and early stopping, but batches of 32 for 12 epochs instead of 64 for 14 (on the CPU where the recipe was chosen, in float32, the Transformer's epoch cost about the same at any batch size, so smaller batches gave it more updates for the same time). Token embeddings plus learnt *position embeddings* (one vector per position 0–39) feed two post-norm Transformer blocks with a causal mask, so each position predicts its next character from itself and the positions before it; a dense layer outputs the logits, in float32 as the LSTM's. With a width of 256 and a feed-forward layer of 1,024 it has about as many parameters as the LSTM. The two trainings differ in the batch size and number of epochs, and in dropout (rate 0.1, part of the block), which only the Transformer has; both use the precision chosen in the setup.
 
 #| export
 @keras.saving.register_keras_serializable(package="ch16")
@@ -793,8 +777,8 @@ class TokenAndPositionEmbedding(layers.Layer):
     def __init__(self, vocab_size, max_length, model_dim, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.max_length, self.model_dim = vocab_size, max_length, model_dim
-        self.tokens = layers.Embedding(vocab_size, model_dim, name="tokens")
-        self.positions = layers.Embedding(max_length, model_dim, name="positions")
+        self.tokens = layers.Embedding(vocab_size, model_dim, dtype=self.dtype_policy, name="tokens")
+        self.positions = layers.Embedding(max_length, model_dim, dtype=self.dtype_policy, name="positions")
 
     def build(self, input_shape):
         self.tokens.build(input_shape)
@@ -809,29 +793,31 @@ class TokenAndPositionEmbedding(layers.Layer):
                 "model_dim": self.model_dim}
 
 
-def build_char_transformer(vocab_size, cfg, strategy, learning_rate):
-    """Token and position embeddings -> causal Transformer blocks -> one logit per character."""
-    with strategy.scope():
+def build_char_transformer(vocab_size, cfg, precision, learning_rate):
+    """Token and position embeddings -> causal Transformer blocks -> one logit per character, under the
+    precision policy."""
+    with ch16.dtype_policy(precision):
         ids = keras.Input(shape=(None,), dtype="int32", name="char_ids")
         hidden = TokenAndPositionEmbedding(vocab_size, cfg.seq_length, cfg.model_dim, name="embedding")(ids)
         for i in range(cfg.num_blocks):
             hidden = TransformerBlock(cfg.model_dim, cfg.num_heads, 4 * cfg.model_dim, cfg.dropout,
                                       name=f"block_{i + 1}")(hidden)
-        model = keras.Model(ids, layers.Dense(vocab_size, name="logits")(hidden), name="char_transformer")
+        logits = layers.Dense(vocab_size, dtype="float32", name="logits")(hidden)  # float32 under any precision
+        model = keras.Model(ids, logits, name="char_transformer")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
 
-char_transformer = build_char_transformer(vocab_size, cfg, strategy,
+keras.utils.set_random_seed(SEED)
+char_transformer = build_char_transformer(vocab_size, cfg, precision_policy,
                                           learning_rate_schedule(cfg, len(transformer_train_ds), cfg.transformer_epochs))
 ch16.print_summary(char_transformer)
 
 
-# Training uses the same `train_or_load` as the LSTM, with its own batches and number of epochs. In the committed run its 12 epoch times printed below add up to 9 minutes.
+# Training uses the same `train_or_load` as the LSTM, with its own batches and number of epochs.
 
 char_transformer, transformer_history = train_or_load(char_transformer, transformer_train_ds, cfg.transformer_epochs)
-transformer_history = with_perplexity(transformer_history)
 ch16.plot_history(transformer_history, ["loss", "perplexity"], "Character-level Transformer",
                   "part2_transformer_history")
 
@@ -847,23 +833,25 @@ print(f"largest change of the logits at positions 0-24: {np.abs(original_logits[
 np.testing.assert_allclose(original_logits[0, :25], changed_logits[0, :25], atol=1e-5)
 
 
-# **LSTM and Transformer side by side**: parameters, precision, seconds per training epoch of the run that trained it, epochs trained and the epoch whose weights were kept, the best validation loss and its perplexity, and the loss on the training chunks measured afterwards with `evaluate`, where dropout is off (the training loss of the history is the running mean during each epoch, with the Transformer's dropout on); then the loss at each position of the validation chunks, as measured above for the LSTM; then a passage from each, generated from the same prompt at the same scale factor (the Transformer generates with `sample_window`, since it knows only 40 positions). The two evaluations of the training chunks took 9 and 10 seconds in the committed run.
+# **LSTM and Transformer side by side**: parameters, precision, seconds per training epoch of the run that trained it, epochs trained and the epoch whose weights were kept, the best validation loss and its perplexity, and the loss on the training chunks measured afterwards with `evaluate`, where dropout is off (the training loss of the history is the running mean during each epoch, with the Transformer's dropout on); then the loss at each position of the validation chunks, as measured above for the LSTM; then a passage from each, generated from the same prompt at the same scale factor (the Transformer generates with `sample_window`, since it knows only 40 positions).
 
 # helper, not part of the chapter's lesson: the tables
 train_batches_in_order = make_batches(train_chunks, cfg.lstm_batch_size)
-training_loss = {name: model.evaluate(train_batches_in_order, verbose=0,
-                                      callbacks=[ch16.evaluation_progress(f"{name}: loss on the training chunks")])
+training_loss = {name: model.evaluate(train_batches_in_order, verbose=0)
                  for name, model in [("LSTM", char_lstm), ("Transformer", char_transformer)]}
-comparison = pd.DataFrame([
-    {"model": name, "parameters": model.count_params(), "precision": model.dtype_policy.name,
-     "seconds per epoch (training run)": round(float(np.mean(history["seconds"])), 1),
-     "epochs": len(history["loss"]), "kept epoch": int(np.argmin(history["val_loss"])) + 1,
-     "best val. loss": round(min(history["val_loss"]), 4), "val. perplexity": round(float(np.exp(min(history["val_loss"]))), 4),
-     "training loss, dropout off": round(training_loss[name], 4)}
-    for name, model, history in [("LSTM", char_lstm, lstm_history),
-                                 ("Transformer", char_transformer, transformer_history)]
-]).set_index("model")
-display(comparison)
+rows, figures = [], {}
+for name, model, history in [("LSTM", char_lstm, lstm_history), ("Transformer", char_transformer, transformer_history)]:
+    best = int(np.argmin(history["val_loss"]))
+    rows.append({"model": name, "parameters": model.count_params(), "precision": model.dtype_policy.name,
+                 "seconds per epoch (training run)": round(float(np.mean(history["seconds"])), 1),
+                 "epochs": len(history["loss"]), "kept epoch": best + 1,
+                 "best val. loss": round(history["val_loss"][best], 4),
+                 "val. perplexity": round(history["val_perplexity"][best], 4),
+                 "training loss, dropout off": round(training_loss[name], 4)})
+    figures.update({f"{model.name}.parameters": model.count_params(),
+                    f"{model.name}.best_perplexity": history["val_perplexity"][best],
+                    f"{model.name}.training_loss_without_dropout": training_loss[name]})
+ch16.report(pd.DataFrame(rows).set_index("model"), **figures)
 
 
 # helper, not part of the chapter's lesson: losses by position, and a passage from each model
@@ -874,7 +862,9 @@ for name, losses in [("LSTM", lstm_positions), ("Transformer", transformer_posit
     by_position[name] = [f"{mean[p - 1]:.4f} ± {error[p - 1]:.4f}" for p in shown_positions]
 difference, difference_error = mean_and_error(transformer_positions - lstm_positions)
 by_position["Transformer minus LSTM"] = [f"{difference[p - 1]:+.4f} ± {difference_error[p - 1]:.4f}" for p in shown_positions]
-display(pd.DataFrame(by_position, index=pd.Index(shown_positions, name="position (context)")))
+ch16.report(pd.DataFrame(by_position, index=pd.Index(shown_positions, name="position (context)")),
+            **{f"transformer_minus_lstm.position_{p}.difference": difference[p - 1] for p in shown_positions},
+            **{f"transformer_minus_lstm.position_{p}.standard_error": difference_error[p - 1] for p in shown_positions})
 comparison_prompt, comparison_scale = "The island", 1.0
 samples = {"LSTM": sample(step_model, id_to_char, comparison_prompt, length=cfg.generate_chars,
                           scale_factor=comparison_scale),
@@ -884,12 +874,12 @@ for name, passage in samples.items():
     print(f"--- {name} ---\n{passage}\n")
 
 
-# With the same data and about the same number of parameters (1,635,663 and 1,630,287), the LSTM ends ahead: best validation loss 1.2991 against 1.3495 (perplexity 3.67 against 3.86), each from one run at one seed. The differences between the two trainings are part of the design and stated above: the Transformer trains on batches of 32 for 12 epochs and the LSTM on batches of 64 for 14, and only the Transformer has dropout. Both computed in float32 here; where `auto` picks a 16-bit format for the LSTM, the precision would differ too.
+# With the same data and about the same number of parameters (1,635,663<!-- part2 char_lstm.parameters --> and 1,630,287<!-- part2 char_transformer.parameters -->), the LSTM ends ahead: best validation loss 1.2984<!-- part2 char_lstm.best_val_loss --> against 1.3507<!-- part2 char_transformer.best_val_loss --> (perplexity 3.66<!-- part2 char_lstm.best_perplexity --> against 3.86<!-- part2 char_transformer.best_perplexity -->), each from one run at one seed. The differences between the two trainings are part of the design and stated above: the Transformer trains on batches of 32 for 12 epochs and the LSTM on batches of 64 for 14, and only the Transformer has dropout. Both computed in the same precision.
 # 
-# Measured on the training chunks with dropout off, the Transformer's loss is 1.1443 against the LSTM's 1.0614: the Transformer fits the very text it trained on less well, so its deficit on the held-out text is not a matter of overfitting. Whether its capacity, its optimisation (another learning rate, more epochs) or its dropout during training holds it back, this run does not separate.
+# Measured on the training chunks with dropout off, the Transformer's loss is 1.1507<!-- part2 char_transformer.training_loss_without_dropout --> against the LSTM's 1.0585<!-- part2 char_lstm.training_loss_without_dropout -->: the Transformer fits the very text it trained on less well, so its deficit on the held-out text is not a matter of overfitting. Whether its capacity, its optimisation (another learning rate, more epochs) or its dropout during training holds it back, this run does not separate.
 # 
-# The losses by position show where the difference lies: the Transformer predicts better from 3 characters (−0.0531 ± 0.0123, the standard error of the paired differences; about four of them) and perhaps from 5 (−0.0331 ± 0.0141, about two), and worse at every position shown from 10 to 40 (+0.0565 to +0.0860, each more than four standard errors from zero). The two passages show each model's style at the same scale factor; a single passage is no measure of quality. As a general finding of larger studies, not of this notebook: with more data and compute, Transformer language models improve more than LSTMs and use long contexts better (Kaplan et al., 2020, *Scaling Laws for Neural Language Models*).
-# 
+# The losses by position show where the difference lies (each difference with the standard error of the paired differences, both models being measured on the same chunks): the Transformer predicts better from 3 characters (−0.0484<!-- part2 transformer_minus_lstm.position_3.difference --> ± 0.0126<!-- part2 transformer_minus_lstm.position_3.standard_error -->, about four standard errors) and from 5 (−0.0419<!-- part2 transformer_minus_lstm.position_5.difference --> ± 0.0147<!-- part2 transformer_minus_lstm.position_5.standard_error -->, about three), and worse at every position shown from 10 to 40 (+0.0448<!-- part2 transformer_minus_lstm.position_10.difference --> at 10 to +0.0846<!-- part2 transformer_minus_lstm.position_40.difference --> at 40, each more than three standard errors from zero). The two passages show each model's style at the same scale factor; a single passage is no measure of quality. As a general finding of larger studies, not of this notebook: with more data and compute, Transformer language models improve more than LSTMs and use long contexts better (Kaplan et al., 2020, *Scaling Laws for Neural Language Models*).
+
 # **What trained heads attend to.** The attention weights of the four heads of the first block, over 40 characters of the validation text. Each row is a position predicting its next character; the causal mask leaves the upper triangle empty, and it also gives the first row its single weight of 1: the first position can attend only to itself. A space is shown as ␣ and a line break as `\n`.
 
 # helper, not part of the chapter's lesson: the heatmaps
@@ -906,7 +896,8 @@ for head, ax in enumerate(axes.flat):
     if head >= shown_heads:
         ax.remove()
         continue
-    ax.imshow(trained_weights[0, head], cmap="Purples", vmin=0)
+    image = ax.imshow(trained_weights[0, head], cmap="Purples", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="attention weight")
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlabel("key (attended to)")
@@ -916,11 +907,11 @@ fig.tight_layout()
 ch16.show_figure(fig, "part2_trained_attention")
 
 
-# Heads 1 and 3 put most of their weight on the current character and the one before it. Head 2 spreads it over the last few characters. Head 4 reaches further back, and for several positions it holds its weight on an earlier capital letter: the column under `J` stays dark for the queries of `␣and␣`, and the column under `T` for those of `␣had␣`, across the word boundaries in between. This is one window of 40 characters from one trained model; other windows may show other patterns, and a weight says where a head looks, not what it does with it.
+# Head 4 puts most of its weight on the current character. Heads 1, 2 and 3 spread it over the last few characters, and head 1 holds some of it on an earlier capital letter: the column under `J` stays coloured for the queries of `up␣and`, across the word boundary in between. This is one window of 40 characters from one trained model; other windows may show other patterns, and a weight says where a head looks, not what it does with it.
 # 
 # ## 3 Summary
 # 
-# We trained a character-level LSTM on *The Mysterious Island* to a validation loss of 1.2991 (perplexity 3.67) in 14 epochs with a warm-up, a cosine learning-rate schedule and XLA, passing the first recipe's 1.3031 at epoch 11 where that recipe needed 16 (by the benchmark's timing, the two models' training steps now take about 18.5 minutes on this CPU, where the first recipe's took 28.5); generated text from it 34 times faster by carrying its state than by re-running a 40-character window, both loops compiled; and measured its loss by position and with longer contexts: its loss falls steeply over the first 10 to 15 characters of context, and it gains nothing measurable from more than 40. We then built self-attention step by step to multi-head attention, matched Keras's `MultiHeadAttention` with and without masks and for cross-attention, and trained a Transformer character model of about the same size with the same kind of schedule (on batches of 32, for 12 epochs): it reached 1.3495, behind the LSTM on this 1 MB of text, with a higher loss on its own training text too. The run's hardware, versions and wall time:
+# We trained a character-level LSTM on *The Mysterious Island* to a validation loss of 1.2984<!-- part2 char_lstm.best_val_loss --> (perplexity 3.66<!-- part2 char_lstm.best_perplexity -->) in 14 epochs with a warm-up and a cosine learning-rate schedule; generated text from it by carrying its state, about 32<!-- part2 generation.speedup --> times faster than by rerunning a 40-character window, both loops compiled; and measured its loss by position and with longer contexts: its loss falls steeply over the first 10 to 15 characters of context, and it gains nothing measurable from more than 40. We then built self-attention step by step to multi-head attention, matched Keras's `MultiHeadAttention` with and without masks and for cross-attention, and trained a Transformer character model of about the same size with the same kind of schedule (on batches of 32, for 12 epochs): it reached 1.3507<!-- part2 char_transformer.best_val_loss -->, behind the LSTM on this 1 MB of text, with a higher loss on its own training text too. On this run's CPU the two trainings took 13.0<!-- part2 char_lstm.training_minutes --> and 8.6<!-- part2 char_transformer.training_minutes --> minutes. The run's hardware, versions and wall time:
 
 ch16.print_run_summary(started)
 

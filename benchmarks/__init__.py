@@ -1,6 +1,7 @@
 """Benchmarks of the chapter's choices. Run each from the project folder as a module,
-``python -m benchmarks.NAME`` (see each module's docstring); their printouts are kept in results/NAME.txt."""
+``python -m benchmarks.NAME`` (see benchmarks/README.md); their printouts are kept in results/.
+TensorFlow is imported here with its start-up log silenced, before any benchmark's code runs."""
 
-import os
+import ch16
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up log stays out of the printouts
+ch16.set_global_options()

@@ -12,14 +12,14 @@ an iterator to be freed. With autotuning on, that rest is where a stall would sh
     CH16_DATA_DIR=/path/to/data python -m benchmarks.autotune_stall
 """
 
-import argparse
 import sys
 import time
 
 import keras
 import tensorflow as tf
 
-from benchmarks.common import DEFAULT_STRATEGY, PART1, SEED, add_data_arguments, describe, header, imdb_reviews
+from benchmarks.common import (PART1, SEED, arguments, at_least, describe, figure, header, imdb_reviews,
+                            save_figures)
 from ch16 import part1
 
 
@@ -56,10 +56,9 @@ def with_autotune(dataset, enabled):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per setting")
-    parser.add_argument("--reviews", type=int, default=None, help="use only this many training reviews")
-    add_data_arguments(parser)
+    parser = arguments(__doc__)
+    parser.add_argument("--epochs", type=at_least(1), default=3, help="epochs per setting")
+    parser.add_argument("--reviews", type=at_least(1), default=None, help="use only this many training reviews")
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -73,16 +72,20 @@ def main():
         print(f"\n[autotuning {'on' if enabled else 'off'}]", flush=True)
         keras.utils.set_random_seed(SEED)
         model = part1.build_classifier(keras.layers.Bidirectional(keras.layers.LSTM(PART1.rnn_units)), "bilstm",
-                                       len(vectorizer.get_vocabulary()), PART1, DEFAULT_STRATEGY)
+                                       len(vectorizer.get_vocabulary()), PART1)
         clock = StepClock()
-        model.fit(with_autotune(part1.make_batches(train, PART1.batch_size, DEFAULT_STRATEGY, seed=SEED), enabled),
-                  validation_data=with_autotune(part1.make_batches(val, PART1.batch_size, DEFAULT_STRATEGY), enabled),
+        model.fit(with_autotune(part1.make_batches(train, PART1.batch_size, seed=SEED), enabled),
+                  validation_data=with_autotune(part1.make_batches(val, PART1.batch_size), enabled),
                   epochs=args.epochs, callbacks=[clock], verbose=0)
         results[enabled] = clock.epochs
     print(f"\n{'autotuning':<12}{'epoch':>6}{'wall s':>9}{'in steps s':>12}{'outside steps s':>17}")
     for enabled, epochs in results.items():
         for epoch, (wall, in_steps, outside) in enumerate(epochs, start=1):
             print(f"{'on' if enabled else 'off':<12}{epoch:>6}{wall:>9.1f}{in_steps:>12.1f}{outside:>17.1f}")
+            state = "on" if enabled else "off"
+            figure(**{f"{state}.epoch_{epoch}.wall": wall, f"{state}.epoch_{epoch}.in_steps": in_steps,
+                      f"{state}.epoch_{epoch}.outside_steps": outside})
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,11 @@ LSTM(512, return_sequences=True) -> Dense(vocab), float32), for the same number 
 The script prints seconds per step and per epoch for each, and their ratio. The two are timed
 one after the other (the book's first), not in alternating rounds, so a slow spell of a shared
 machine can favour one: the model's arithmetic is the same for both, and a difference of a few
-tens of percent is within what such a spell can make; rerun to check. Takes about 2 minutes on a
-2-core CPU.
+tens of percent is within what such a spell can make; rerun to check.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.char_lm_pipeline_benchmark
 """
 
-import argparse
 import sys
 import time
 
@@ -28,7 +26,7 @@ import keras
 import tensorflow as tf
 
 import ch16
-from benchmarks.common import DEFAULT_STRATEGY, PART2, SEED, add_data_arguments, describe, header, novel
+from benchmarks.common import PART2, SEED, arguments, at_least, describe, figure, header, novel, save_figures
 from ch16 import part2
 
 SEQ_LENGTH, BATCH_SIZE = PART2.seq_length, 64  # the book's batch size
@@ -48,7 +46,7 @@ def chapter_pipeline(train_chunks):
 
 def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
     keras.utils.set_random_seed(SEED)
-    model = part2.build_char_lstm(vocab_size, PART2, DEFAULT_STRATEGY, "float32", 1e-3)
+    model = part2.build_char_lstm(vocab_size, PART2, "float32", 1e-3)
     stream = ch16.autotune_off(dataset.repeat())
     model.fit(stream, steps_per_epoch=warmup, epochs=1, verbose=0)
     start = time.perf_counter()
@@ -56,14 +54,14 @@ def measure(name, dataset, vocab_size, steps, warmup, steps_per_epoch):
     per_step = (time.perf_counter() - start) / steps
     print(f"[{name}] {per_step * 1000:.0f} ms per step, {per_step * steps_per_epoch:.1f} s per "
           f"{steps_per_epoch}-step epoch", flush=True)
+    figure(**{f"{name}.ms_per_step": per_step * 1000, f"{name}.seconds_per_epoch": per_step * steps_per_epoch})
     return per_step * steps_per_epoch
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=60, help="timed training steps per pipeline")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
-    add_data_arguments(parser, novel=True)
+    parser = arguments(__doc__, novel=True)
+    parser.add_argument("--steps", type=at_least(1), default=60, help="timed training steps per pipeline")
+    parser.add_argument("--warmup", type=at_least(0), default=10, help="untimed steps first")
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -79,6 +77,8 @@ def main():
     ours = measure("ours", chapter_pipeline(train_chunks), vocab_size, args.steps, args.warmup,
                    steps_per_epoch)
     print(f"\nours costs {ours / book:.2f}x the book's pipeline per epoch")
+    figure(ours_over_book=ours / book)
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
-"""What the benchmarks share: the printout's header, the data options, the chapter's full-run
-settings and reviews, and training steps timed in alternating rounds. The lesson's code itself
-(pipelines, models, recipes) is imported from ch16.part1 and ch16.part2, generated from the
-notebooks."""
+"""What the benchmarks share: the command line, the printout's header, the figures written beside
+it, the data, the chapter's full-run settings, and training steps timed in alternating rounds. The
+lesson's code itself (pipelines, models, recipes) is imported from ch16.part1 and ch16.part2,
+generated from the notebooks."""
 
+import argparse
+import json
 import os
 import platform
 import shlex
 import sys
 import time
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,39 +20,66 @@ import tensorflow as tf
 
 import ch16
 from ch16 import part1, part2
-from ch16.hardware import bfloat16_flags_text, cpu_model, gpus
-from ch16.settings import full_settings, unknown_setting_variables
+from ch16.hardware import BFLOAT16_FLAGS, cpu_flags, cpu_model, gpus
+from ch16.settings import write_atomically
 
 SEED = 1
-PART1 = full_settings(part1.SETTINGS)
-PART2 = full_settings(part2.SETTINGS)
-DEFAULT_STRATEGY = tf.distribute.get_strategy()
-# Bucketed batches change shape by design and have no known number per epoch: TensorFlow's
-# retracing warnings and Keras's "ran out of data" warning about them stay out of the printouts.
-tf.get_logger().setLevel("ERROR")
-warnings.filterwarnings("ignore", message="Your input ran out of data")
-warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+PART1 = SimpleNamespace(**{name: full for name, (full, _) in part1.SETTINGS.items()})  # the full-run settings
+PART2 = SimpleNamespace(**{name: full for name, (full, _) in part2.SETTINGS.items()})
+tf.get_logger().setLevel("ERROR")  # retracing warnings of bucketed batches (their shapes vary by design)
+FIGURES = {}  # what a benchmark reports, by key: written as JSON with --figures
+
+
+def arguments(docstring, data=True, novel=False):
+    """A parser of the benchmark's command line, described by its docstring's first line, with
+    ``--figures`` and (with ``data``) ``--data-dir`` (and, with ``novel``, ``--min-text-chars``)."""
+    parser = argparse.ArgumentParser(description=docstring.split("\n")[0])
+    parser.add_argument("--figures", metavar="FILE", help="also write the reported figures to FILE as JSON")
+    if data:
+        add_data_arguments(parser, novel)
+    return parser
+
+
+def at_least(minimum):
+    """An argparse type: an integer of at least ``minimum`` (``--rounds 0`` would divide by zero)."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
+
+
+def figure(**values):
+    """Keep figures the benchmark reports (numbers or strings), by key."""
+    FIGURES.update({key: value.item() if hasattr(value, "item") else value for key, value in values.items()})
+
+
+def save_figures(path):
+    """Write the figures as JSON to ``path`` (if given): a temporary file, then renamed."""
+    if path:
+        write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(FIGURES, indent=1,
+                                                                                        sort_keys=True) + "\n"))
 
 
 def header(argv):
     """Print the head of a benchmark's printout: date (UTC), command, CPU, GPUs and versions. A
     ``--data-dir`` value is shown as ``DIR``, so that no local path appears in a committed printout."""
-    arguments = ["DIR" if previous == "--data-dir" else "--data-dir=DIR" if argument.startswith("--data-dir=")
-                 else argument for previous, argument in zip([None, *argv[1:]], argv[1:])]
+    shown = ["DIR" if previous == "--data-dir" else "--data-dir=DIR" if argument.startswith("--data-dir=")
+             else argument for previous, argument in zip([None, *argv[1:]], argv[1:])]
     devices = "; ".join(f"{name} (compute capability {'.'.join(map(str, capability))})" for name, capability in gpus())
     for label, value in [
         ("Date (UTC)", f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"),
-        ("Command", shlex.join(["python", "-m", "benchmarks." + Path(argv[0]).stem, *arguments])),
+        ("Command", shlex.join(["python", "-m", "benchmarks." + Path(argv[0]).stem, *shown])),
         ("CPU", f"{cpu_model()}; {platform.machine()}, {os.cpu_count()} cores"),
-        ("bfloat16 flags", bfloat16_flags_text()),
+        ("bfloat16 flags", ", ".join(sorted(BFLOAT16_FLAGS & (cpu_flags() or set()))) or "none or unknown"),
         ("GPUs", devices or "none"),
         ("Versions", f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
                      f"Keras {keras.__version__}, NumPy {np.__version__}"),
     ]:
         print(f"{label + ':':<16}{value}")
     print(flush=True)
-    for message in unknown_setting_variables():
-        ch16.errors.warn(message)
+    figure(cpu=cpu_model(), date=f"{datetime.now(timezone.utc):%Y-%m-%d}")
 
 
 def describe(docstring):
@@ -64,7 +92,7 @@ def add_data_arguments(parser, novel=False):
     parser.add_argument("--data-dir", default=ch16.env_folder("CH16_DATA_DIR"),
                         help="folder with the data sets (default: $CH16_DATA_DIR)")
     if novel:
-        parser.add_argument("--min-text-chars", type=int, default=PART2.min_text_chars,
+        parser.add_argument("--min-text-chars", type=at_least(1), default=PART2.min_text_chars,
                             help="refuse a shorter novel as truncated (default: the chapter's full-run check)")
 
 

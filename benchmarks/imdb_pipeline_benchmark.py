@@ -27,12 +27,11 @@ shared machine falls on all alike. Each row keeps one iterator for the whole run
 timed steps run through the epoch, partly filled last batches of the buckets included. The
 seconds per epoch are extrapolated from the timed reviews to the 20,000 of an epoch; tokens per
 second count real tokens (no padding); padding share and steps per epoch come from one
-untimed pass over the batches. Takes 8 to 10 minutes on a 2-core CPU.
+untimed pass over the batches.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.imdb_pipeline_benchmark
 """
 
-import argparse
 import collections
 import sys
 
@@ -41,8 +40,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from benchmarks.common import (DEFAULT_STRATEGY, PART1, SEED, TimedTraining, add_data_arguments, alternate, describe,
-                               endless, epoch_statistics, header, imdb_reviews)
+from benchmarks.common import (PART1, SEED, TimedTraining, alternate, arguments, at_least, describe, endless,
+                               epoch_statistics, figure, header, imdb_reviews, save_figures)
 from ch16 import part1
 
 BOOK_BATCH = 32
@@ -69,6 +68,7 @@ def book_pipeline(texts, labels):
     dataset = dataset.shuffle(len(texts), seed=SEED, reshuffle_each_iteration=False)
     print(f"the book's encoder: {len(counts):,} distinct tokens in the training reviews, "
           f"{encoder.vocab_size:,} ids (padding and one id for unknown words included)", flush=True)
+    figure(book_distinct_tokens=len(counts), book_vocabulary_ids=encoder.vocab_size)
     return dataset.map(encode_map).padded_batch(BOOK_BATCH), encoder.vocab_size
 
 
@@ -78,12 +78,12 @@ def random_padded_batches(encoded):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reviews", type=int, default=PART1.train_reviews,
+    parser = arguments(__doc__)
+    parser.add_argument("--reviews", type=at_least(1), default=PART1.train_reviews,
                         help="training reviews, all timed in each row (default: the chapter's 20,000, an epoch)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the timed reviews are split into")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (tracing, caches)")
-    add_data_arguments(parser)
+    parser.add_argument("--rounds", type=at_least(1), default=3,
+                        help="alternating rounds the timed reviews are split into")
+    parser.add_argument("--warmup", type=at_least(0), default=10, help="untimed steps first (tracing, caches)")
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -99,9 +99,9 @@ def main():
     rows = [  # name, batches, vocabulary size, batch size, mask
         ("book", book_batches, book_vocab_size, BOOK_BATCH, False),
         ("our encoding, book's batches", random_padded_batches(encoded), vocab_size, BOOK_BATCH, False),
-        ("ours at batch 32", part1.make_batches(encoded, BOOK_BATCH, DEFAULT_STRATEGY, seed=SEED), vocab_size,
+        ("ours at batch 32", part1.make_batches(encoded, BOOK_BATCH, seed=SEED), vocab_size,
          BOOK_BATCH, True),
-        ("ours", part1.make_batches(encoded, PART1.batch_size, DEFAULT_STRATEGY, seed=SEED), vocab_size,
+        ("ours", part1.make_batches(encoded, PART1.batch_size, seed=SEED), vocab_size,
          PART1.batch_size, True),
     ]
     statistics, trainers = [], []
@@ -110,7 +110,7 @@ def main():
         statistics.append(epoch_statistics(batches))
         keras.utils.set_random_seed(SEED)
         model = part1.build_classifier(keras.layers.Bidirectional(keras.layers.LSTM(PART1.rnn_units)), "bilstm",
-                                       row_vocab_size, PART1, DEFAULT_STRATEGY, mask_zero=mask_zero)
+                                       row_vocab_size, PART1, mask_zero=mask_zero)
         trainers.append(TimedTraining(name, model, endless(batches), args.warmup))
 
     print(f"\nTimed: {args.reviews:,} reviews per row, in alternating rounds ({args.rounds})", flush=True)
@@ -122,6 +122,10 @@ def main():
     for (name, _, _, batch_size, mask_zero), stats, trainer in zip(rows, statistics, trainers):
         seconds = trainer.seconds / trainer.examples * len(texts)
         epoch_seconds.append(seconds)
+        key = {"book": "book", "our encoding, book's batches": "our_encoding", "ours at batch 32": "ours_batch_32",
+               "ours": "ours"}[name]
+        figure(**{f"{key}.seconds_per_epoch": seconds, f"{key}.padding": stats.padding, f"{key}.steps": stats.steps,
+                  f"{key}.tokens": stats.tokens, f"{key}.ms_per_step": trainer.ms_per_step})
         print(f"{name:<30}{batch_size:>6}{'yes' if mask_zero else 'no':>6}{stats.steps:>12}"
               f"{trainer.ms_per_step:>9.0f}{seconds:>9.1f}{stats.tokens / seconds:>10,.0f}{stats.padding:>9.1%}")
     book, encoding, ours_32, ours = epoch_seconds
@@ -131,6 +135,8 @@ def main():
                                   (f"batches of {PART1.batch_size} instead of {BOOK_BATCH}", ours_32, ours)]:
         print(f"  {change:<36}{before:>7.1f} -> {after:>6.1f} s: {before / after:.2f}x faster")
     print(f"ours is {book / ours:.2f}x faster per epoch than the book's setup")
+    figure(speedup=book / ours)
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

@@ -20,20 +20,19 @@ step), the seconds of epoch 1 (compilation included) and epoch 2, an estimate of
 max_epochs (epoch 1 plus the rest at epoch 2's pace), the padding share of the training batches
 and the number of distinct batch shapes of one epoch (training and validation). The three runs
 follow each other (whole epochs cannot alternate), so a slow spell of a shared machine can
-favour one: rerun to check. Takes about 5 minutes on a 2-core CPU.
+favour one: rerun to check.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.imdb_xla_benchmark
 """
 
-import argparse
 import sys
 
 import keras
 import numpy as np
 
 import ch16
-from benchmarks.common import (DEFAULT_STRATEGY, PART1, SEED, add_data_arguments, describe, epoch_statistics, header,
-                               imdb_reviews)
+from benchmarks.common import (PART1, SEED, arguments, at_least, describe, epoch_statistics, figure, header,
+                               imdb_reviews, save_figures)
 from ch16 import part1
 
 
@@ -56,11 +55,10 @@ def wide_batches(encoded, boundaries, shuffle):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--boundaries", type=int, default=8, help="bucket edges of the wide buckets")
-    parser.add_argument("--reviews", type=int, default=PART1.train_reviews,
+    parser = arguments(__doc__)
+    parser.add_argument("--boundaries", type=at_least(1), default=8, help="bucket edges of the wide buckets")
+    parser.add_argument("--reviews", type=at_least(1), default=PART1.train_reviews,
                         help="training reviews to use (default: all of them); validation uses a quarter as many")
-    add_data_arguments(parser)
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -79,8 +77,8 @@ def main():
           f"to {part1.BUCKET_BOUNDARIES[-1]}; wide bucket edges: {wide}\n", flush=True)
 
     setups = [  # name, training batches, validation batches, LSTM's use_cudnn, jit_compile
-        ("chapter", part1.make_batches(train_encoded, PART1.batch_size, DEFAULT_STRATEGY, seed=SEED),
-         part1.make_batches(val_encoded, PART1.batch_size, DEFAULT_STRATEGY), "auto", False),
+        ("chapter", part1.make_batches(train_encoded, PART1.batch_size, seed=SEED),
+         part1.make_batches(val_encoded, PART1.batch_size), "auto", False),
         ("wide", wide_batches(train_encoded, wide, True), wide_batches(val_encoded, wide, False), False, False),
         ("wide + XLA", wide_batches(train_encoded, wide, True), wide_batches(val_encoded, wide, False), False, True),
     ]
@@ -90,13 +88,17 @@ def main():
         print(f"[{name}] training 2 epochs ...", flush=True)
         keras.utils.set_random_seed(SEED)
         model = part1.build_classifier(keras.layers.Bidirectional(keras.layers.LSTM(PART1.rnn_units, use_cudnn=use_cudnn)),
-                                       "bilstm", vectorizer.vocabulary_size(), PART1, DEFAULT_STRATEGY)
+                                       "bilstm", vectorizer.vocabulary_size(), PART1)
         model.jit_compile = jit_compile
         history = model.fit(train_batches, validation_data=val_batches, epochs=2, callbacks=[ch16.epoch_log(2)],
                             verbose=0)
         first, second = history.history["seconds"]
         print(f"[{name}] compiled with XLA: {model.jit_compile}", flush=True)
         rows.append((name, model.jit_compile, first, second, train_stats, val_stats))
+        key = name.replace(" + ", "_").replace(" ", "_").lower()
+        figure(**{f"{key}.xla": bool(model.jit_compile), f"{key}.epoch_1": first, f"{key}.epoch_2": second,
+                  f"{key}.padding": train_stats.padding, f"{key}.train_shapes": train_stats.shapes,
+                  f"{key}.val_shapes": val_stats.shapes})
 
     lengths = sorted({7, PART1.max_epochs})
     print(f"\n{'buckets':<12}{'XLA':>6}{'epoch 1 s':>10}{'epoch 2 s':>10}"
@@ -111,6 +113,8 @@ def main():
     for epochs in lengths:
         ratio = (xla_first + (epochs - 1) * xla_second) / (chapter_first + (epochs - 1) * chapter_second)
         print(f"wide + XLA takes {ratio:.2f}x the time of the chapter's buckets over {epochs} epochs")
+        figure(**{f"wide_xla_time_ratio.{epochs}_epochs": ratio})
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ dtype policy (``ch16.dtype_policy``):
   on the chapter's batches of 64 chunks of 40 characters;
 * transformer: token and learnt position embeddings of width 256, 2 post-norm blocks of
   keras.layers.MultiHeadAttention (4 heads, causal mask, dropout 0.1, feed-forward 1,024),
-  Dense(vocab), on the chapter's batches of 32 chunks.
+  Dense(vocab, float32), on the chapter's batches of 32 chunks.
 
 Each model is timed in float32 and in the precision that
 ``ch16.choose_precision("auto", ch16.gpu_capabilities(), ch16.cpu_flags())`` picks for this
@@ -22,12 +22,11 @@ pipeline before the timing (so no input pipeline is timed), after the same untim
 steps; the timed steps alternate between the two precisions in rounds, so that a slow spell
 of a shared machine falls on both alike. The character models read *The Mysterious Island*
 when a data folder is given (CH16_DATA_DIR or --data-dir), otherwise random character ids:
-the time of a step does not depend on the ids. Takes 5 to 8 minutes on a 2-core CPU.
+the time of a step does not depend on the ids.
 
     CH16_DATA_DIR=/path/to/data python -m benchmarks.precision_benchmark
 """
 
-import argparse
 import itertools
 import sys
 
@@ -35,8 +34,8 @@ import keras
 import numpy as np
 
 import ch16
-from benchmarks.common import (DEFAULT_STRATEGY, PART1, PART2, SEED, TimedTraining, add_data_arguments, alternate,
-                               describe, header, imdb_reviews, novel)
+from benchmarks.common import (PART1, PART2, SEED, TimedTraining, alternate, arguments, at_least, describe,
+                               figure, header, imdb_reviews, novel, save_figures)
 from ch16 import part1, part2
 
 MODELS = ("imdb", "char_lstm", "transformer")
@@ -47,11 +46,11 @@ def imdb_setup(data_dir):
     """The IMDb batches and a function that builds the classifier for them."""
     (texts, labels), _ = imdb_reviews(data_dir)
     vectorizer = part1.adapted_vectorizer(texts, PART1.max_tokens)
-    batches = part1.make_batches(part1.encode(vectorizer, texts, labels), PART1.batch_size, DEFAULT_STRATEGY, seed=SEED)
+    batches = part1.make_batches(part1.encode(vectorizer, texts, labels), PART1.batch_size, seed=SEED)
     print(f"imdb: {len(texts):,} training reviews, bucketed batches of up to {PART1.batch_size}", flush=True)
     return batches, lambda policy: part1.build_classifier(
         keras.layers.Bidirectional(keras.layers.LSTM(PART1.rnn_units)), "bilstm", vectorizer.vocabulary_size(),
-        PART1, DEFAULT_STRATEGY)
+        PART1)
 
 
 def character_chunks(data_dir, min_text_chars):
@@ -70,12 +69,12 @@ def character_chunks(data_dir, min_text_chars):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=90, help="timed training steps per model and precision")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the timed steps are split into")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (tracing)")
+    parser = arguments(__doc__, novel=True)
+    parser.add_argument("--steps", type=at_least(1), default=90, help="timed training steps per model and precision")
+    parser.add_argument("--rounds", type=at_least(1), default=3,
+                        help="alternating rounds the timed steps are split into")
+    parser.add_argument("--warmup", type=at_least(0), default=10, help="untimed steps first (tracing)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time")
-    add_data_arguments(parser, novel=True)
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -95,9 +94,9 @@ def main():
         chunks, vocab_size = character_chunks(args.data_dir, args.min_text_chars)
         builders = {  # name: (batch size, builder)
             "char_lstm": (PART2.lstm_batch_size, lambda policy: part2.build_char_lstm(
-                vocab_size, PART2, DEFAULT_STRATEGY, policy, PART2.learning_rate)),
+                vocab_size, PART2, policy, PART2.learning_rate)),
             "transformer": (PART2.transformer_batch_size, lambda policy: part2.build_char_transformer(
-                vocab_size, PART2, DEFAULT_STRATEGY, PART2.learning_rate))}
+                vocab_size, PART2, policy, PART2.learning_rate))}
         for name, (batch_size, build) in builders.items():
             if name in args.models:
                 setups[name] = (part2.make_batches(chunks, batch_size, seed=SEED), build)
@@ -119,8 +118,12 @@ def main():
     print(f"\n{'model':<13}{'float32 ms/step':>17}{compared + ' ms/step':>24}{'ratio':>8}")
     for name, (float32_ms, compared_ms) in results.items():
         print(f"{name:<13}{float32_ms:>17.0f}{compared_ms:>24.0f}{compared_ms / float32_ms:>7.2f}x")
+        figure(**{f"{name}.float32_ms": float32_ms, f"{name}.{compared}_ms": compared_ms,
+                  f"{name}.time_ratio": compared_ms / float32_ms})
     print(f"(ratio: {compared} time per step / float32 time per step; above 1 means {compared} is slower)")
     print(f"Chosen precision: {chosen}: {reason}")
+    figure(chosen=chosen, compared=compared)
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

@@ -21,23 +21,24 @@ which of the three does it.
     CH16_DATA_DIR=/path/to/data python -m benchmarks.simple_rnn_padding
 """
 
-import argparse
 import sys
 
 import keras
+import numpy as np
 
 import ch16
-from benchmarks.common import DEFAULT_STRATEGY, PART1, SEED, add_data_arguments, describe, header, imdb_reviews
+from benchmarks.common import (PART1, SEED, arguments, at_least, describe, epoch_statistics, figure, header,
+                               imdb_reviews, save_figures)
 from benchmarks.imdb_pipeline_benchmark import BOOK_BATCH, random_padded_batches
 from ch16 import part1
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reviews", type=int, default=None,
+    parser = arguments(__doc__)
+    parser.add_argument("--reviews", type=at_least(1), default=None,
                         help="training reviews (a quarter as many for validation, as many for testing); default: all")
-    parser.add_argument("--epochs", type=int, default=PART1.max_epochs, help="most epochs (early stopping ends sooner)")
-    add_data_arguments(parser)
+    parser.add_argument("--epochs", type=at_least(1), default=PART1.max_epochs,
+                        help="most epochs (early stopping ends sooner)")
     args = parser.parse_args()
     header(sys.argv)
     describe(__doc__)
@@ -49,28 +50,33 @@ def main():
     train, val, test = (part1.encode(vectorizer, texts, labels).cache() for texts, labels in parts)
     print(f"{len(parts[0][0]):,} training, {len(parts[1][0]):,} validation and {len(parts[2][0]):,} test reviews\n",
           flush=True)
-    setups = [  # name, training batches, validation batches, test batches, mask
-        ("book's batches", random_padded_batches(train), val.padded_batch(BOOK_BATCH), test.padded_batch(BOOK_BATCH),
-         False),
-        ("chapter's batches", part1.make_batches(train, PART1.batch_size, DEFAULT_STRATEGY, seed=SEED),
-         part1.make_batches(val, PART1.batch_size, DEFAULT_STRATEGY),
-         part1.make_batches(test, PART1.batch_size, DEFAULT_STRATEGY), True),
+    setups = [  # key, name, training batches, validation batches, test batches, mask
+        ("book", "book's batches", random_padded_batches(train), val.padded_batch(BOOK_BATCH),
+         test.padded_batch(BOOK_BATCH), False),
+        ("chapter", "chapter's batches", part1.make_batches(train, PART1.batch_size, seed=SEED),
+         part1.make_batches(val, PART1.batch_size), part1.make_batches(test, PART1.batch_size), True),
     ]
     rows = []
-    for name, train_batches, val_batches, test_batches, mask_zero in setups:
+    for key, name, train_batches, val_batches, test_batches, mask_zero in setups:
         print(f"[{name}]", flush=True)
         keras.utils.set_random_seed(SEED)
         model = part1.build_classifier(keras.layers.SimpleRNN(PART1.rnn_units), "rnn_full", len(vectorizer.get_vocabulary()),
-                                       PART1, DEFAULT_STRATEGY, mask_zero=mask_zero)
+                                       PART1, mask_zero=mask_zero)
         history = part1.train(model, ch16.autotune_off(train_batches.prefetch(8)),
                               ch16.autotune_off(val_batches.prefetch(8)), args.epochs).history
         _, test_accuracy = model.evaluate(ch16.autotune_off(test_batches.prefetch(8)), verbose=0)
         kept = history["val_loss"].index(min(history["val_loss"]))
         rows.append((name, len(history["loss"]), kept + 1, history["val_accuracy"][kept], test_accuracy,
                      sum(history["seconds"]) / len(history["seconds"])))
+        masked = model.get_layer("embedding").compute_mask(np.array([[5, 0]])) is not None  # what the model does
+        figure(**{f"{key}.val_loss": history["val_loss"], f"{key}.val_accuracy": history["val_accuracy"],
+                  f"{key}.kept_epoch": kept + 1, f"{key}.kept_val_accuracy": history["val_accuracy"][kept],
+                  f"{key}.test_accuracy": test_accuracy, f"{key}.mask": masked,
+                  f"{key}.padding": epoch_statistics(train_batches).padding})
     print(f"\n{'batches':<20}{'epochs':>7}{'kept':>6}{'val. accuracy':>15}{'test accuracy':>15}{'s/epoch':>9}")
     for name, epochs, kept, val_accuracy, test_accuracy, seconds in rows:
         print(f"{name:<20}{epochs:>7}{kept:>6}{val_accuracy:>15.4f}{test_accuracy:>15.4f}{seconds:>9.1f}")
+    save_figures(args.figures)
 
 
 if __name__ == "__main__":

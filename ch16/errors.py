@@ -1,10 +1,10 @@
-"""The two errors the chapter raises for things a reader can fix, and one-line warnings."""
+"""The errors the chapter raises for things a reader can fix, and one-line warnings."""
 
 import sys
 
 
 class DataError(RuntimeError):
-    """A data set could not be found, downloaded, checked or extracted."""
+    """A data set could not be found, downloaded or read, or it is not what the chapter needs."""
 
 
 class SettingError(ValueError):
@@ -12,5 +12,4 @@ class SettingError(ValueError):
 
 
 def warn(message):
-    """A one-line warning on stderr (shown every time, unlike ``warnings.warn``)."""
-    print(f"Warning: {message}", file=sys.stderr, flush=True)
+    print(f"Warning: {message}", file=sys.stderr, flush=True)  # every time, unlike warnings.warn

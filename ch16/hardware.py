@@ -1,5 +1,6 @@
 """The machine: CPU model and flags, GPUs, and the choice of numeric precision."""
 
+import contextlib
 import os
 import platform
 import sys
@@ -12,141 +13,82 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 _POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
-def _cpuinfo_fields():
-    """The first processor's ``key: value`` lines of /proc/cpuinfo (Linux), lower-case keys."""
-    fields = {}
+def _cpuinfo():  # the first processor's fields of /proc/cpuinfo (Linux), lower-case keys; {} elsewhere
     try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if not line.strip():
-                if fields:
-                    break
-                continue
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip().lower(), value.strip())
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").split("\n\n")[0].splitlines()
     except OSError:
-        pass
-    return fields
+        return {}
+    return {key.strip().lower(): value.strip() for key, _, value in (line.partition(":") for line in reversed(lines))}
 
 
 def cpu_model():
-    """The CPU's model name as the operating system reports it, with its family, model and
-    stepping where Linux gives them (a virtual machine may report only "AMD EPYC")."""
-    if sys.platform.startswith("linux"):
-        fields = _cpuinfo_fields()
-        name = fields.get("model name") or fields.get("hardware") or fields.get("cpu model")
-        if name:
-            ids = [f"{key} {fields[key]}" for key in ("cpu family", "model", "stepping") if key in fields]
-            return f"{name} ({', '.join(ids)})" if ids else name
-    elif sys.platform == "darwin":
-        import subprocess
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
-                                  text=True, timeout=5).stdout.strip() or platform.processor()
-        except (OSError, subprocess.SubprocessError):
-            pass
+    """The CPU's model, with its family, model and stepping where Linux gives them (a virtual machine
+    may call itself only "AMD EPYC"); elsewhere what Python's ``platform`` knows."""
+    fields = _cpuinfo() if sys.platform.startswith("linux") else {}
+    if fields.get("model name"):
+        ids = ", ".join(f"{key} {fields[key]}" for key in ("cpu family", "model", "stepping") if key in fields)
+        return f"{fields['model name']} ({ids})" if ids else fields["model name"]
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def cpu_flags():
-    """The CPU feature flags Linux lists (``flags`` or Arm's ``features``), or None where they
-    cannot be read (other systems)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    fields = _cpuinfo_fields()
+    """The CPU feature flags Linux lists (x86 ``flags``, Arm ``features``), or None elsewhere."""
+    fields = _cpuinfo() if sys.platform.startswith("linux") else {}
     flags = fields.get("flags") or fields.get("features")
     return set(flags.split()) if flags else None
 
 
-def native_bfloat16(flags):
-    """Whether a CPU with these flags computes bfloat16 in hardware: x86 AVX512_BF16 or AMX-BF16,
-    or Arm's BF16 extension (flag ``bf16``). Unknown flags (None) count as no."""
-    return bool(flags) and bool(BFLOAT16_FLAGS & set(flags))
-
-
 def choose_precision(setting="auto", gpu_capabilities=None, flags=None):
-    """Choose the precision of the character LSTM: returns ``(keras policy name, reason)``.
-
-    ``auto``: mixed bfloat16 on a GPU of compute capability 8.0 or later, mixed float16 on 7.x,
-    mixed bfloat16 on a CPU that computes bfloat16 natively, float32 everywhere else (never an
-    emulated format). ``float32``, ``bfloat16`` or ``float16`` force that choice.
-    ``gpu_capabilities`` is a list of (major, minor) per GPU; ``flags`` the CPU's flags.
-    """
+    """The character models' dtype policy and why: ``auto`` is mixed bfloat16 on GPUs of compute capability
+    8.0 or later and CPUs that compute bfloat16 natively, mixed float16 on 7.x GPUs, float32 elsewhere (never
+    an emulated format). ``gpu_capabilities``: (major, minor) per GPU; ``flags``: the CPU's (None: unknown)."""
     if setting not in PRECISIONS:
         raise SettingError(f"precision {setting!r} is not one of: {', '.join(PRECISIONS)}.")
     if setting != "auto":
         return _POLICY[setting], f"set by CH16_PRECISION={setting}"
     if gpu_capabilities:
         major = min(capability[0] for capability in gpu_capabilities)
-        if major >= 8:
-            return "mixed_bfloat16", f"GPU of compute capability {major}.x computes bfloat16"
-        if major == 7:
-            return "mixed_float16", "GPU of compute capability 7.x computes float16"
-        return "float32", f"GPU of compute capability {major}.x: no fast reduced precision"
-    if native_bfloat16(flags):
-        found = sorted(BFLOAT16_FLAGS & set(flags))
+        policy = "mixed_bfloat16" if major >= 8 else "mixed_float16" if major == 7 else "float32"
+        return policy, f"GPU of compute capability {major}.x"
+    found = sorted(BFLOAT16_FLAGS & set(flags or ()))
+    if found:
         return "mixed_bfloat16", f"the CPU computes bfloat16 natively ({', '.join(found)})"
     if flags is None:
-        return "float32", "the CPU's features could not be read on this system: float32"
-    return "float32", "the CPU has no native bfloat16: no avx512_bf16, amx_bf16 or bf16 flag"
+        return "float32", "the CPU's features cannot be read on this system"
+    return "float32", "the CPU has no native bfloat16 (no avx512_bf16, amx_bf16 or bf16 flag)"
 
 
 def gpus():
     """``(name, (major, minor) compute capability)`` of every GPU TensorFlow sees."""
     import tensorflow as tf
-
-    found = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(gpu)
-        found.append((details.get("device_name", gpu.name), tuple(details.get("compute_capability", (0, 0)))))
-    return found
+    details = [tf.config.experimental.get_device_details(gpu) for gpu in tf.config.list_physical_devices("GPU")]
+    return [(d.get("device_name", "GPU"), tuple(d.get("compute_capability", (0, 0)))) for d in details]
 
 
 def gpu_capabilities():
-    """(major, minor) compute capability of every GPU TensorFlow sees."""
     return [capability for _, capability in gpus()]
 
 
-def bfloat16_flags_text():
-    """The CPU's bfloat16 flags as text: their names, "none", or why they are unknown."""
-    flags = cpu_flags()
-    if flags is None:
-        return "unknown (the CPU's flags cannot be read on this system)"
-    return ", ".join(sorted(BFLOAT16_FLAGS & flags)) or "none"
-
-
-class dtype_policy:
-    """``with ch16.dtype_policy("mixed_bfloat16"): model = build()`` builds the model's layers
-    under that Keras policy and restores the previous global policy afterwards."""
-
-    def __init__(self, policy):
-        self.policy = policy
-
-    def __enter__(self):
-        import keras
-
-        self.previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(self.policy)
-        return self
-
-    def __exit__(self, *exc):
-        import keras
-
-        keras.config.set_dtype_policy(self.previous)
-        return False
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """``with ch16.dtype_policy("mixed_bfloat16"): model = build()`` builds the layers under that Keras
+    policy, then restores the previous global policy."""
+    import keras
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def print_environment():
-    """Print the versions, the CPU model and the GPUs of this run (it only prints)."""
+    """Print the versions, the CPU and the GPUs of this run."""
     import keras
     import numpy as np
     import tensorflow as tf
-
-    print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-          f"Keras {keras.__version__}, NumPy {np.__version__}")
-    print(f"CPU: {cpu_model()}; {platform.machine()}, {os.cpu_count()} cores; "
-          f"bfloat16 flags: {bfloat16_flags_text()}")
-    found = gpus()
-    for name, capability in found:
-        print(f"GPU: {name}, compute capability {'.'.join(map(str, capability))}")
-    if not found:
-        print("No GPU found: everything runs on the CPU.")
+    print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+          f"NumPy {np.__version__}")
+    print(f"CPU: {cpu_model()}; {platform.machine()}, {os.cpu_count()} cores")
+    for name, capability in gpus() or [("none found: everything runs on the CPU", ())]:
+        print(f"GPU: {name}" + (f", compute capability {'.'.join(map(str, capability))}" if capability else ""))

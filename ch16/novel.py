@@ -1,135 +1,79 @@
-"""*The Mysterious Island*, Project Gutenberg ebook #1268: a local copy or a download, checked
-by its structure and trimmed to the story."""
+"""*The Mysterious Island*, Project Gutenberg ebook #1268: a local copy or a download, checked by its
+structure (no checksum is pinned: Project Gutenberg revises its files) and trimmed to the story."""
 
-import os
 import re
 from pathlib import Path
 
-from ch16.data_cache import data_cache_dir, filling, usable_cache
 from ch16.download import download
 from ch16.errors import DataError
-from ch16.files import FileTooLargeError, NotARegularFileError, display_path, read_regular_file
+from ch16.settings import cache_dir as default_cache_dir
 
 NOVEL_URL = "https://www.gutenberg.org/files/1268/1268-0.txt"
 NOVEL_FILE = "1268-0.txt"
-# Project Gutenberg revises its files now and then (new headers, fixes), so no checksum is
-# pinned for the novel: a download is checked by its structure instead (UTF-8, the START and
-# END markers, at least this many characters between them).
 NOVEL_MIN_CHARS = 100_000
 MAX_NOVEL_BYTES = 64 << 20  # the file has 1.2 MB
-
-# Marker lines, found by fixed patterns (no nested repetition: linear time on any text).
-_START_MARKER = re.compile(r"^\*\*\* ?START OF (THIS|THE) PROJECT GUTENBERG EBOOK", re.M)
-_END_MARKER = re.compile(r"^\*\*\* ?END OF (THIS|THE) PROJECT GUTENBERG EBOOK", re.M)
-_CLOSING_LINE = re.compile(r"^End of (the )?Project Gutenberg", re.M | re.I)
-
-
-def _hint(data_dir=None):
-    where = data_dir or "a folder named by CH16_DATA_DIR"
-    return (f"Download {NOVEL_URL} by hand, save it as {NOVEL_FILE} in {where}, "
-            f"then set CH16_DATA_DIR to that folder.")
+HINT = f"Download {NOVEL_URL} by hand, save it as {NOVEL_FILE} and set CH16_DATA_DIR to its folder."
+_START = re.compile(r"^\*\*\* ?START OF (THIS|THE) PROJECT GUTENBERG EBOOK.*$", re.M)
+_END = re.compile(r"^\*\*\* ?END OF (THIS|THE) PROJECT GUTENBERG EBOOK", re.M)
+_CLOSING = re.compile(r"^End of (the )?Project Gutenberg", re.M | re.I)  # a line some editions put before END
 
 
 def trim_gutenberg(raw, source="the text"):
-    """Strip the byte-order mark, normalise line endings, and cut the Project Gutenberg
-    header and licence at their START/END marker lines, then the "Produced by" paragraph
-    and the "End of the Project Gutenberg ..." line between them."""
+    """The story of a Project Gutenberg text: no byte-order mark or CR line ends, nothing up to the START
+    marker's line or from the END marker on, no "Produced by" paragraph or "End of the Project Gutenberg" line."""
     text = raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    start = _START_MARKER.search(text)
-    end = _END_MARKER.search(text)
-    if start is None or end is None:
-        missing = "START" if start is None else "END"
-        raise DataError(f"{source} has no Project Gutenberg {missing} marker: the file is "
-                        f"truncated or not a Project Gutenberg text.")
-    if end.start() < start.start():
-        raise DataError(f"{source} has its Project Gutenberg END marker before its START marker: "
-                        f"it is not a Project Gutenberg text.")
-    body = text[text.find("\n", start.end()):end.start()].strip()
-    if body[:30].lower().startswith(("produced by", "this ebook was produced by")):
-        paragraph_end = body.find("\n\n")
-        if paragraph_end >= 0:
-            body = body[paragraph_end + 2:]
-    closing = _CLOSING_LINE.search(body)
+    start, end = _START.search(text), _END.search(text)
+    if start is None or end is None or end.start() < start.end():
+        missing = "START marker" if start is None else "END marker" if end is None else "END marker after its START"
+        raise DataError(f"{source} has no Project Gutenberg {missing}: truncated, or not a Project Gutenberg text?")
+    if "MYSTERIOUS ISLAND" not in start.group().upper():
+        raise DataError(f"{source} is a Project Gutenberg text, but its START marker does not name The Mysterious "
+                        "Island: another book?")
+    body = text[start.end():end.start()].strip()
+    if body[:40].lower().startswith(("produced by", "this ebook was produced by")) and "\n\n" in body:
+        body = body[body.index("\n\n"):].lstrip()
+    closing = _CLOSING.search(body)
     return body[:closing.start() if closing else None].strip() + "\n"
 
 
-class _Unreadable(Exception):
-    """The file could not be read at all (as opposed to read and found damaged)."""
-
-
-class _TooShort(DataError):
-    """The text is a complete Project Gutenberg text, but shorter than the caller asked for."""
-
-
-def _read_novel(path, min_chars, manual_hint, shown_as=None):
-    """The trimmed text of the novel file ``path``, named ``shown_as`` (if given) in messages. A file
-    that cannot be read raises ``_Unreadable`` (with a ``DataError`` as its argument); a damaged
-    one a ``DataError``."""
-    shown_as = shown_as or path
+def read_novel(path, min_chars, source=None):
+    """The trimmed text of the file ``path``; a ``DataError`` naming ``source`` (or the path) if it is
+    not a UTF-8 Project Gutenberg text of The Mysterious Island of at least ``min_chars`` characters."""
+    source = source or str(path)
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size > MAX_NOVEL_BYTES:
+        raise DataError(f"{source} is not a file of at most {MAX_NOVEL_BYTES:,} bytes. {HINT}")
     try:
-        raw = read_regular_file(path, MAX_NOVEL_BYTES)
-    except (NotARegularFileError, FileTooLargeError) as err:
-        raise _Unreadable(DataError(f"{shown_as} is {err.strerror}. {manual_hint}")) from None
-    except OSError as err:
-        raise _Unreadable(DataError(f"{shown_as} is unreadable ({err.strerror or err}). {manual_hint}")) from None
-    try:
-        decoded = raw.decode("utf-8")
-        start = _START_MARKER.search(decoded)
-        marker_line = decoded[start.start():].split("\n", 1)[0] if start is not None else ""
-        if start is not None and "MYSTERIOUS ISLAND" not in marker_line.upper():
-            raise DataError(f"{shown_as} is a Project Gutenberg text, but its START marker does not name "
-                            "The Mysterious Island: another book?")
-        text = trim_gutenberg(decoded, source=str(shown_as))
-    except UnicodeDecodeError as err:
-        raise DataError(f"{shown_as} is not UTF-8 text ({err.reason} at byte {err.start}). {manual_hint}") from None
-    except DataError as err:
-        raise DataError(f"{err} {manual_hint}") from None
+        text = trim_gutenberg(path.read_bytes().decode("utf-8"), source)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{source} is not UTF-8 text ({error.reason} at byte {error.start}). {HINT}") from None
+    except DataError as error:
+        raise DataError(f"{error} {HINT}") from None
     if len(text) < min_chars:
-        raise _TooShort(f"{shown_as} holds only {len(text):,} characters of text, fewer than the {min_chars:,} "
-                        f"asked for: truncated? {manual_hint}")
+        raise DataError(f"{source} holds {len(text):,} characters of story, fewer than the {min_chars:,} expected: "
+                        f"truncated? {HINT}")
     return text
 
 
 def load_mysterious_island(data_dir=None, cache_dir=None, url=NOVEL_URL, min_chars=NOVEL_MIN_CHARS):
-    """Return the text of *The Mysterious Island* without the Project Gutenberg header and licence.
-
-    Reads ``data_dir/1268-0.txt`` when ``data_dir`` is given (no network); otherwise the copy in
-    the data cache ``cache_dir`` (default ``CH16_CACHE_DIR/data``), downloading it on first use (and
-    again if the cached copy is damaged; a cached copy that cannot be read is an error, not
-    deleted). A text of fewer than ``min_chars`` characters is refused as truncated.
-    """
+    """The text of *The Mysterious Island* without the Project Gutenberg header and licence: from
+    ``data_dir/1268-0.txt`` (no network), or the data cache's copy, downloaded and checked on first use."""
     if data_dir is not None:
         path = Path(data_dir) / NOVEL_FILE
         if not path.exists():
-            raise DataError(f"No {NOVEL_FILE} in {data_dir}. {_hint(data_dir)}")
-        try:
-            return _read_novel(path, min_chars, _hint(data_dir))
-        except _Unreadable as unreadable:
-            raise unreadable.args[0] from None
-    cache = Path(cache_dir) if cache_dir is not None else data_cache_dir()
+            raise DataError(f"No {NOVEL_FILE} in {data_dir}. {HINT}")
+        return read_novel(path, min_chars)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "data"
     path = cache / NOVEL_FILE
-    hint = _hint()
-    with usable_cache(cache), filling(cache):
-        if path.exists() or path.is_symlink():
-            try:
-                return _read_novel(path, min_chars, hint)
-            except _Unreadable as unreadable:
-                raise DataError(f"{unreadable.args[0]} (The cached copy {display_path(path)} was left as it "
-                                "is: remove it, or set CH16_CACHE_DIR to another folder.)") from None
-            except _TooShort as short:  # complete, but shorter than asked: kept, the caller's setting is the cause
-                raise DataError(f"{short} (The cached copy {display_path(path)} is a complete text and was kept.)") from None
-            except DataError as err:
-                path.unlink()
-                reason = str(err).replace(hint, "").replace(str(path), "it").strip()
-                print(f"Deleted {display_path(path)}, the cached copy of the novel: {reason}")
+    if not path.exists():
         print(f"Downloading The Mysterious Island (1.2 MB) from {url}")
-        texts = []
-
-        def check(part):
-            try:  # named by its source, not by the temporary file it was saved in
-                texts.append(_read_novel(part, min_chars, hint, shown_as=f"The download of {url}"))
-            except _Unreadable as unreadable:
-                raise unreadable.args[0] from None
-
-        download(url, path, manual_hint=hint, check=check, max_bytes=MAX_NOVEL_BYTES)
-    return texts[0]
+        try:
+            download(url, path, HINT, check=lambda part: read_novel(part, min_chars, f"The download of {url}"),
+                     max_bytes=MAX_NOVEL_BYTES, deadline=600)
+        except OSError as error:
+            raise DataError(f"The data cache {cache} cannot be used ({error.strerror or error}): set "
+                            "CH16_CACHE_DIR to another folder.") from None
+    try:
+        return read_novel(path, min_chars)
+    except DataError as error:
+        raise DataError(f"{error} (It is the cached copy: delete it to download the novel again.)") from None

@@ -1,7 +1,7 @@
 """The lesson's code of ch16_part1.ipynb: its cells marked `#| export`, in order.
 
 Generated from ch16_part1.ipynb by convert_notebooks.sh. Do not edit: change the notebook's cells
-and run ./convert_notebooks.sh again.
+and run `make scripts` again.
 """
 
 
@@ -11,7 +11,6 @@ import tensorflow as tf
 from keras import layers
 
 import ch16
-
 
 SETTINGS = {  # name: (full run, quick mode)
     "train_reviews": (20_000, 320),  # reviews for training, from the official training split
@@ -86,7 +85,7 @@ def padded_share(batches):
 BATCH_SHUFFLE_BUFFER = 1_000  # batches: more than an epoch of this part holds, so the whole epoch is mixed
 
 
-def make_batches(encoded, batch_size, strategy, seed=None):
+def make_batches(encoded, batch_size, seed=None):
     """Length-bucketed batches. With a seed (training): the reviews reshuffled every epoch before bucketing
     and the batches after it; without (evaluation): always the same batches in the same order."""
     if seed is not None:
@@ -95,27 +94,23 @@ def make_batches(encoded, batch_size, strategy, seed=None):
     batches = bucketed(encoded, batch_size)
     if seed is not None:
         batches = batches.shuffle(BATCH_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-        batches = ch16.split_evenly(batches, strategy)
-    else:
-        batches = ch16.evaluation_batches(batches, strategy)
     return ch16.autotune_off(batches.prefetch(8))
 
 
-def build_classifier(recurrent_layer, name, vocab_size, cfg, strategy, mask_zero=True):
+def build_classifier(recurrent_layer, name, vocab_size, cfg, mask_zero=True):
     """Embedding -> recurrent layer -> Dense(64, relu) -> one logit, with dropout."""
-    with strategy.scope():
-        model = keras.Sequential([
-            keras.Input(shape=(None,), dtype="int64", name="token_ids"),
-            layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=mask_zero, name="embedding"),
-            layers.SpatialDropout1D(cfg.dropout, name="embedding_dropout"),
-            recurrent_layer,
-            layers.Dropout(cfg.dropout, name="dropout"),
-            layers.Dense(64, activation="relu", name="hidden"),
-            layers.Dense(1, name="logit"),
-        ], name=name)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                      loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                      metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
+    model = keras.Sequential([
+        keras.Input(shape=(None,), dtype="int64", name="token_ids"),
+        layers.Embedding(vocab_size, cfg.embed_dim, mask_zero=mask_zero, name="embedding"),
+        layers.SpatialDropout1D(cfg.dropout, name="embedding_dropout"),
+        recurrent_layer,
+        layers.Dropout(cfg.dropout, name="dropout"),
+        layers.Dense(64, activation="relu", name="hidden"),
+        layers.Dense(1, name="logit"),
+    ], name=name)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
     return model
 
 
@@ -124,10 +119,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
     reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=0, min_lr=1e-5)
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True)
-    history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
-                        callbacks=[reduce_lr, early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
-    ch16.report_best_epoch(history.history)
-    return history
+    return model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
+                     callbacks=[reduce_lr, early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
 
 
 def model_key(model, cfg, seed, vocabulary, data, pipeline=()):
@@ -146,6 +139,23 @@ def first_tokens(encoded, n):
     return encoded.map(lambda ids, label: (ids[:n], label))
 
 
+def correct_predictions(model, indexed, labels, batch_size):
+    """Whether the model classifies each review right, in the order of `labels`; `indexed` holds the
+    (token ids, review index) pairs of the reviews."""
+    batches = make_batches(indexed, batch_size)
+    logits = model.predict(batches, verbose=0)[:, 0]
+    index = np.concatenate([index.numpy() for _, index in batches])
+    correct = np.zeros(len(labels), dtype=bool)
+    correct[index] = (logits > 0) == (labels[index] == 1)
+    return correct
+
+
+def paired_difference(correct_a, correct_b):
+    """The difference of two models' accuracies on the same reviews, and its standard error."""
+    differences = correct_a.astype(float) - correct_b.astype(float)
+    return differences.mean(), differences.std(ddof=1) / np.sqrt(len(differences))
+
+
 def predict_sentiment(model, vectorizer, reviews, batch_size=128):
     """P(positive) of each review, in the order given."""
     ch16.check_reviews(reviews, batch_size)
@@ -156,6 +166,6 @@ def predict_sentiment(model, vectorizer, reviews, batch_size=128):
         if unknown.any():
             i = int(index[np.argmax(unknown)])
             raise ValueError(f"review {i} ({reviews[i][:40]!r}) has no word of the vocabulary: nothing to judge")
-        logits = model.predict(ids, batch_size=len(ids), verbose=0)[:, 0]  # in one step, on every replica's share
+        logits = model.predict(ids, batch_size=len(ids), verbose=0)[:, 0]  # the whole batch in one step
         probabilities[index.numpy()] = tf.sigmoid(logits).numpy()
     return probabilities

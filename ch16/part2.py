@@ -1,7 +1,7 @@
 """The lesson's code of ch16_part2.ipynb: its cells marked `#| export`, in order.
 
 Generated from ch16_part2.ipynb by convert_notebooks.sh. Do not edit: change the notebook's cells
-and run ./convert_notebooks.sh again.
+and run `make scripts` again.
 """
 
 
@@ -11,7 +11,6 @@ import tensorflow as tf
 from keras import layers
 
 import ch16
-
 
 SETTINGS = {  # name: (full run, quick mode)
     "text_chars": (None, 20_000),           # characters of the novel used (None: the whole novel)
@@ -54,10 +53,9 @@ def make_batches(chunks, batch_size, seed=None):
     return ch16.autotune_off(dataset.batch(batch_size).prefetch(8))
 
 
-def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_compile="auto"):
-    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy;
-    `jit_compile=True` has Keras compile its steps with XLA."""
-    with strategy.scope(), ch16.dtype_policy(precision):
+def build_char_lstm(vocab_size, cfg, precision, learning_rate):
+    """Embedding -> LSTM (every position) -> one logit per character, under the precision policy."""
+    with ch16.dtype_policy(precision):
         model = keras.Sequential([
             keras.Input(shape=(None,), dtype="int32", name="char_ids"),
             layers.Embedding(vocab_size, cfg.embed_dim, name="embedding"),
@@ -65,7 +63,7 @@ def build_char_lstm(vocab_size, cfg, strategy, precision, learning_rate, jit_com
             layers.Dense(vocab_size, dtype="float32", name="logits"),  # float32 logits under any precision
         ], name="char_lstm")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 
 
@@ -83,10 +81,8 @@ def train(model, train_batches, val_batches, max_epochs, patience=2):
     validation loss, the best epoch's weights kept."""
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                    restore_best_weights=True)
-    history = model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
-                        callbacks=[early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
-    ch16.report_best_epoch(history.history)
-    return history
+    return model.fit(train_batches, validation_data=val_batches, epochs=max_epochs,
+                     callbacks=[early_stopping, ch16.epoch_log(max_epochs)], verbose=0)
 
 
 def model_key(model, cfg, seed, vocabulary, text_ids, precision):
@@ -94,6 +90,12 @@ def model_key(model, cfg, seed, vocabulary, text_ids, precision):
     return ch16.model_key(model, settings={"settings": vars(cfg), "seed": seed, "precision": precision},
                           code=[train, learning_rate_schedule, make_batches, make_chunks],
                           vocabulary=vocabulary, data=text_ids)
+
+
+def with_perplexity(history):
+    """A history with the perplexity, exp(loss), of every epoch added."""
+    return {**history, "perplexity": list(np.exp(history["loss"])),
+            "val_perplexity": list(np.exp(history["val_loss"]))}
 
 
 def make_step_model(model):
@@ -111,6 +113,8 @@ def make_step_model(model):
 
 
 def encode_prompt(prompt, char_to_id):
+    if not prompt:
+        raise ValueError("the prompt is empty: give at least one character to start from")
     unknown = sorted(set(prompt) - set(char_to_id))
     if unknown:
         raise ValueError(f"the prompt contains characters that are not in the vocabulary: {unknown}")
@@ -132,8 +136,7 @@ def generate_ids(step_model, logits, h, c, length, scale_factor, seed):
 
 def sample(step_model, id_to_char, prompts, length=500, scale_factor=1.0, seed=1):
     """Text generated from a prompt (or from each of a list of prompts) with a carried LSTM state."""
-    prompts, single = ch16.check_prompts(prompts)
-    ch16.check_generation_arguments(length, scale_factor, seed)
+    prompts, single = ch16.check_sampling(prompts, length, scale_factor, seed)
     char_to_id = {char: i for i, char in enumerate(id_to_char)}
     zeros = np.zeros((1, step_model.input[1].shape[-1]), np.float32)
     last_logits, hs, cs = [], [], []
@@ -167,12 +170,9 @@ def sample_window(model, id_to_char, prompt, trained_length, length=500, scale_f
     """Text generated from a prompt by re-running the model on the last `window` characters (at most
     `trained_length`, the default) for every new character."""
     window = trained_length if window is None else window
-    prompts, single = ch16.check_prompts(prompt)
-    if not single:
-        raise TypeError("sample_window takes one prompt, a string, not a list")
-    prompt = prompts[0]
-    ch16.check_generation_arguments(length, scale_factor, seed)
-    ch16.check_window(window, trained_length)
+    if not isinstance(prompt, str):
+        raise TypeError(f"sample_window takes one prompt, a string, not {type(prompt).__name__}")
+    ch16.check_sampling(prompt, length, scale_factor, seed, window, trained_length)
     ids = encode_prompt(prompt, {char: i for i, char in enumerate(id_to_char)})
     drawn = generate_window_ids(model, tf.constant([ids], tf.int32), tf.constant(int(length)),
                                 tf.constant(int(window)), tf.constant(float(scale_factor)), tf.constant(int(seed)))
@@ -195,6 +195,14 @@ def losses_with_context(model, ids, positions, n, batch_size=256):
     windows = np.stack([ids[p - n:p] for p in positions])
     logits = model.predict(windows, batch_size=batch_size, verbose=0)[:, -1]
     return keras.losses.sparse_categorical_crossentropy(ids[positions], logits, from_logits=True).numpy()
+
+
+def losses_reading_on(step_model, ids, positions):
+    """The loss at each of `positions` of `ids` when all of `ids` is read as one stream, the LSTM's
+    state carried from the first id on (as `sample` does)."""
+    zeros = np.zeros((1, step_model.input[1].shape[-1]), np.float32)
+    logits = step_model.predict([ids[np.newaxis, :-1], zeros, zeros], verbose=0)[0][0]  # logits[t] predicts ids[t + 1]
+    return keras.losses.sparse_categorical_crossentropy(ids[positions], logits[positions - 1], from_logits=True).numpy()
 
 
 def softmax(scores, axis=-1):
@@ -230,12 +238,15 @@ class TransformerBlock(layers.Layer):
     def __init__(self, model_dim, num_heads, ff_dim, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.model_dim, self.num_heads, self.ff_dim, self.dropout = model_dim, num_heads, ff_dim, dropout
+        policy = self.dtype_policy  # the block's precision, passed on to its sublayers (also when it is loaded)
         self.attention = layers.MultiHeadAttention(num_heads, key_dim=model_dim // num_heads, dropout=dropout,
-                                                   name="attention")
-        self.norm1, self.norm2 = layers.LayerNormalization(name="norm_1"), layers.LayerNormalization(name="norm_2")
-        self.feed_forward = keras.Sequential([layers.Dense(ff_dim, activation="relu", name="expand"),
-                                              layers.Dense(model_dim, name="project")], name="feed_forward")
-        self.drop1, self.drop2 = layers.Dropout(dropout, name="dropout_1"), layers.Dropout(dropout, name="dropout_2")
+                                                   dtype=policy, name="attention")
+        self.norm1 = layers.LayerNormalization(dtype=policy, name="norm_1")
+        self.norm2 = layers.LayerNormalization(dtype=policy, name="norm_2")
+        self.feed_forward = keras.Sequential([layers.Dense(ff_dim, activation="relu", dtype=policy, name="expand"),
+                                              layers.Dense(model_dim, dtype=policy, name="project")], name="feed_forward")
+        self.drop1 = layers.Dropout(dropout, dtype=policy, name="dropout_1")
+        self.drop2 = layers.Dropout(dropout, dtype=policy, name="dropout_2")
 
     def build(self, input_shape):  # creates the weights before a saved model's are loaded into them
         self.attention.build(input_shape, input_shape)
@@ -266,8 +277,8 @@ class TokenAndPositionEmbedding(layers.Layer):
     def __init__(self, vocab_size, max_length, model_dim, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.max_length, self.model_dim = vocab_size, max_length, model_dim
-        self.tokens = layers.Embedding(vocab_size, model_dim, name="tokens")
-        self.positions = layers.Embedding(max_length, model_dim, name="positions")
+        self.tokens = layers.Embedding(vocab_size, model_dim, dtype=self.dtype_policy, name="tokens")
+        self.positions = layers.Embedding(max_length, model_dim, dtype=self.dtype_policy, name="positions")
 
     def build(self, input_shape):
         self.tokens.build(input_shape)
@@ -282,15 +293,17 @@ class TokenAndPositionEmbedding(layers.Layer):
                 "model_dim": self.model_dim}
 
 
-def build_char_transformer(vocab_size, cfg, strategy, learning_rate):
-    """Token and position embeddings -> causal Transformer blocks -> one logit per character."""
-    with strategy.scope():
+def build_char_transformer(vocab_size, cfg, precision, learning_rate):
+    """Token and position embeddings -> causal Transformer blocks -> one logit per character, under the
+    precision policy."""
+    with ch16.dtype_policy(precision):
         ids = keras.Input(shape=(None,), dtype="int32", name="char_ids")
         hidden = TokenAndPositionEmbedding(vocab_size, cfg.seq_length, cfg.model_dim, name="embedding")(ids)
         for i in range(cfg.num_blocks):
             hidden = TransformerBlock(cfg.model_dim, cfg.num_heads, 4 * cfg.model_dim, cfg.dropout,
                                       name=f"block_{i + 1}")(hidden)
-        model = keras.Model(ids, layers.Dense(vocab_size, name="logits")(hidden), name="char_transformer")
+        logits = layers.Dense(vocab_size, dtype="float32", name="logits")(hidden)  # float32 under any precision
+        model = keras.Model(ids, logits, name="char_transformer")
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model

@@ -58,7 +58,7 @@ def background(run):
     """Mark a test as checking the background run ``run`` (a key of its module's ``RUNS``)."""
     def mark(test):
         test.background_run = run
-        return test
+        return pytest.mark.slow(test)
     return mark
 
 

@@ -1,10 +1,10 @@
-"""Fixtures and helpers of the data tests: small IMDb trees and archives, fake and slow servers."""
+"""Fixtures and helpers of the data tests: small IMDb trees and archives, no network, and a local
+server that answers (or does not) as a test tells it to."""
 
 import hashlib
-import io
+import socket
+import socketserver
 import threading
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -12,78 +12,108 @@ import pytest
 
 import synthetic
 
-HINT = "by hand.*CH16_DATA_DIR"  # the end of every data error: how to get the file without us
+HINT = "by hand.*CH16_DATA_DIR"  # the end of the data errors: how to get the file without the chapter
+REVIEWS_PER_FOLDER = 12  # more than 10, so that ordering by review id differs from ordering by name
 
 
 @pytest.fixture
 def imdb_tree(tmp_path):
-    return synthetic.make_imdb_tree(tmp_path / "local" / "aclImdb", reviews_per_folder=5)
+    """An aclImdb/ folder of synthetic reviews, in tmp_path/local/."""
+    return synthetic.make_imdb_tree(tmp_path / "local" / "aclImdb", reviews_per_folder=REVIEWS_PER_FOLDER)
 
 
 @pytest.fixture
 def imdb_archive(tmp_path, imdb_tree):
+    """``imdb_tree`` packed as tmp_path/served/aclImdb_v1.tar.gz, and the archive's SHA-256."""
     archive = synthetic.make_imdb_archive(tmp_path / "served" / "aclImdb_v1.tar.gz", imdb_tree)
     return archive, hashlib.sha256(archive.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def no_network(monkeypatch):
+def reviews_as_written(root):
+    """What ``load_imdb`` must return for the aclImdb/ folder ``root``, computed from the files:
+    for each split, the negative then the positive reviews, each in the order of their numeric id."""
+    splits = {}
+    for split in ("train", "test"):
+        texts, labels = [], []
+        for label, name in enumerate(("neg", "pos")):
+            reviews = sorted((root / split / name).glob("*_*.txt"), key=lambda path: int(path.name.split("_")[0]))
+            texts += [review.read_text(encoding="utf-8") for review in reviews]
+            labels += [label] * len(reviews)
+        splits[split] = texts, labels
+    return splits
+
+
+def as_lists(splits):
+    return {split: (texts.tolist(), labels.tolist()) for split, (texts, labels) in splits.items()}
+
+
+def refuse_network(monkeypatch):
     def refuse(*args, **kwargs):
-        raise urllib.error.URLError("no network in this test")
+        raise AssertionError("this test must not use the network")
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 @pytest.fixture
-def count_downloads(monkeypatch):
-    calls = []
-    real_urlopen = urllib.request.urlopen
-
-    def counting(url, *args, **kwargs):
-        calls.append(url)
-        return real_urlopen(url, *args, **kwargs)
-    monkeypatch.setattr(urllib.request, "urlopen", counting)
-    return calls
-
-
-class FakeResponse(io.BytesIO):
-    """A response with these headers whose ``read`` raises ``error`` once ``fail_at`` bytes are read."""
-
-    def __init__(self, data, headers, error=None, fail_at=0):
-        super().__init__(data)
-        self.headers = headers
-        self.error, self.fail_at = error, fail_at
-
-    def read(self, size=-1):
-        if self.error is not None and self.tell() >= self.fail_at:
-            raise self.error
-        return super().read(size)
-
-
-class StallingResponse(FakeResponse):
-    """Sends the first half of the body, then waits for ``resume`` before sending the rest."""
-
-    def __init__(self, data, resume):
-        super().__init__(data, {"Content-Length": str(len(data))})
-        self.resume = resume
-
-    def read(self, size=-1):
-        if self.tell() == 0:
-            return super().read(len(self.getvalue()) // 2)
-        self.resume.wait(timeout=30)
-        return super().read(size)
+def no_network(monkeypatch):
+    refuse_network(monkeypatch)
 
 
 def files_in(folder):
-    return sorted(p.relative_to(folder) for p in Path(folder).rglob("*"))
+    """Everything under ``folder`` (hidden files too), relative to it; [] if it does not exist."""
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
 
 
-def wait_for(condition, seconds=20):
-    """Poll ``condition`` until it returns something true, and return that."""
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-    return result
+def assert_one_error(error):
+    """A single error, not a chain of them: no 'During handling of the above exception...'."""
+    assert error.__cause__ is None
+    assert error.__context__ is None or error.__suppress_context__
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        try:
+            self.server.respond(self.request, self.server.stop)
+        except OSError:  # the client gave up
+            pass
+
+
+@pytest.fixture
+def serve(monkeypatch):
+    """``serve(respond)``: the URL of a server on 127.0.0.1 that reads a request and calls
+    ``respond(connection, stop)``; ``stop`` (a threading.Event) is set when the test ends."""
+    monkeypatch.setenv("no_proxy", "*")  # straight to the local server, whatever proxy is set
+    monkeypatch.setenv("NO_PROXY", "*")
+    servers = []
+
+    def start(respond):
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.respond, server.stop = respond, threading.Event()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/aclImdb_v1.tar.gz"
+    yield start
+    for server in servers:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def send_slowly(data, every):
+    """A ``respond`` that sends ``data`` one byte every ``every`` seconds, until told to stop."""
+    def respond(connection, stop):
+        for byte in data:
+            if stop.wait(every):
+                return
+            connection.sendall(bytes([byte]))
+        stop.wait(30)
+    return respond
 
 
 def raised_within(seconds, function, *arguments, **keywords):
@@ -105,5 +135,8 @@ def raised_within(seconds, function, *arguments, **keywords):
     return outcome[0]
 
 
-def fail(error):
-    raise error
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens: a connection to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

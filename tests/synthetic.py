@@ -69,17 +69,24 @@ def novel_body(n_sentences=1200, seed=0):
     return "\n".join(lines) + "\n"
 
 
-def gutenberg_file(body, bom=True, crlf=True, start=True, end=True):
-    """A Project Gutenberg-style file around ``body``: header, START/END markers, licence."""
+def gutenberg_file(body, bom=True, crlf=True, start=True, end=True, closing=True, before_end="",
+                   book="THE MYSTERIOUS ISLAND"):
+    """A Project Gutenberg-style file around ``body``: header, START marker (naming ``book``), a
+    "Produced by" paragraph, the title, ``body``, the "End of the Project Gutenberg" closing line
+    (if ``closing``), ``before_end`` (text between it and the END marker), the END marker and the
+    licence. Its story, once trimmed, is ``"THE MYSTERIOUS ISLAND\n\n" + body.strip() + "\n"``."""
     parts = ["The Project Gutenberg EBook of The Mysterious Island, by Jules Verne\n\n"
              "This eBook is for the use of anyone anywhere at no cost.\n\n"]
     if start:
-        parts.append("*** START OF THIS PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n\n\n")
+        parts.append(f"*** START OF THIS PROJECT GUTENBERG EBOOK {book} ***\n\n\n")
     parts.append("Produced by volunteers\n\n\n\nTHE MYSTERIOUS ISLAND\n\n" + body)
-    parts.append("\n\nEnd of the Project Gutenberg EBook of The Mysterious Island, by Jules Verne\n\n")
+    if closing:
+        parts.append("\n\nEnd of the Project Gutenberg EBook of The Mysterious Island, by Jules Verne\n\n")
+    parts.append(before_end)
     if end:
-        parts.append("*** END OF THIS PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n\n")
-    parts.append("Section 1. General Terms of Use and Redistributing Project Gutenberg-tm\n")
+        parts.append("\n\n*** END OF THIS PROJECT GUTENBERG EBOOK THE MYSTERIOUS ISLAND ***\n\n")
+    parts.append("Section 1. General Terms of Use and Redistributing Project Gutenberg-tm\n"
+                 "End of the Project Gutenberg licence: text after the END marker is no part of the story.\n")
     text = "".join(parts)
     if crlf:
         text = text.replace("\n", "\r\n")
@@ -87,11 +94,8 @@ def gutenberg_file(body, bom=True, crlf=True, start=True, end=True):
 
 
 def hostile_archive(path, kind, outside):
-    """A .tar.gz of one review and a member that must be refused; returns that member's name.
-
-    ``outside`` is a folder the hostile members aim at: it must lie outside the folder the
-    archive is extracted to (the tests use one inside their own temporary folder).
-    """
+    """A .tar.gz of one review and a member aimed at the folder ``outside`` (which must lie outside
+    the folder the archive would be extracted to); returns that member's name."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
         def add(name, type_=tarfile.REGTYPE, linkname="", data=b""):
@@ -104,40 +108,8 @@ def hostile_archive(path, kind, outside):
         if kind == "absolute":
             return add(str(Path(outside) / "escaped.txt"), data=b"escaped")
         if kind == "dotdot":
-            return add("aclImdb/../../escaped.txt", data=b"escaped")
+            return add("aclImdb/" + "../" * 64 + os.path.relpath(outside, "/") + "/escaped.txt", data=b"escaped")
         if kind == "symlink":
-            return add("aclImdb/train/neg/link", tarfile.SYMTYPE, "../../../../escaped.txt")
-        if kind == "hardlink":
-            return add("aclImdb/train/neg/link", tarfile.LNKTYPE, str(Path(outside) / "escaped.txt"))
-        if kind == "symlink_inside":  # harmless in itself, but the real archive has no links
-            return add("aclImdb/train", tarfile.SYMTYPE, "test")
-        if kind == "link_chain":
-            return _add_link_chain(add, outside)
-        if kind == "fifo":
-            return add("aclImdb/train/neg/1_1.txt", tarfile.FIFOTYPE)
-        if kind == "device":
-            return add("aclImdb/train/neg/1_1.txt", tarfile.CHRTYPE)
-        if kind == "duplicate":
-            return add("aclImdb/train/pos/0_9.txt", data=b"another review")
+            add("aclImdb/train/neg", tarfile.SYMTYPE, str(outside))
+            return add("aclImdb/train/neg/escaped.txt", data=b"escaped")
         raise ValueError(kind)
-
-
-def _add_link_chain(add, outside):
-    """The links of CVE-2025-4517: folders of long names reached through a chain of short
-    symbolic links, so that the resolved path of a link through them is longer than PATH_MAX.
-    ``os.path.realpath`` then stops resolving, and tarfile's ``filter="data"`` (Python 3.11.7)
-    lets a link to ``outside`` through, and a file written through that link."""
-    long_name = "d" * 247
-    steps = "abcdefghijklmnop"
-    base = "aclImdb/train/pos/"  # a folder the IMDb loader extracts, with all its subfolders
-    folder = base
-    for step in steps:
-        add(folder + long_name, tarfile.DIRTYPE)
-        add(folder + step, tarfile.SYMTYPE, long_name)
-        folder += long_name + "/"
-    deep_link = "/".join(steps) + "/" + "l" * 254
-    add(base + deep_link, tarfile.SYMTYPE, "../" * len(steps))  # leads back to base, but too long to check
-    up_to_root = "../" * len(steps)  # from base, where the deep link really leads (the filter thinks deeper)
-    add(base + "escape", tarfile.SYMTYPE, deep_link + "/" + up_to_root + os.path.relpath(outside, "/"))
-    add(base + "escape/escaped.txt", data=b"escaped")
-    return base + steps[0]

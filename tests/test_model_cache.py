@@ -1,632 +1,349 @@
-"""The model cache: keys, atomic saves, verified loads, damaged entries and unwritable folders."""
+"""ch16.model_cache: the key of a trained model and the saved models (docs/data.md, 'The cache
+folder'). Tiny Dense models on three numbers; ``train`` is a stand-in that changes the
+weights and returns a history, except in the round trip, which fits for real."""
 
-import hashlib
-import json
+import importlib.util
 import os
-import subprocess
-import sys
-import textwrap
 import threading
-import time
+import zipfile
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
-from conftest import PROJECT_DIR
 
 import ch16
 from ch16 import model_cache
-from ch16.files import display_path, folder_lock
-from ch16.model_cache import architecture, load_trained, model_path, save_trained
+from ch16.model_cache import load_or_train, model_key, model_path
+
+KEY = "0123456789abcdef"
+INPUTS = np.arange(12, dtype="float32").reshape(4, 3) / 10
+TARGETS = np.ones((4, 1), dtype="float32")
 
 
-def key_of(name="tiny", settings=None, vocabulary=("<pad>", "a", "b"), data=None, code=()):
-    """The key of a model named ``name`` of the tests' one architecture."""
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, dtype="float32")], name=name)
-    return model_cache.model_key(model, settings or {"units": 2, "epochs": 1}, code=code, vocabulary=vocabulary,
-                                 data=data if data is not None else {"rows": 8})
-
-
-KEY = key_of()
-ROWS = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
-KERAS_NAME, JSON_NAME = f"tiny-{KEY}.keras", f"tiny-{KEY}.json"  # the files of the model saved with KEY
-LABELS = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
-
-
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    """Every test has its own empty cache folder (CH16_CACHE_DIR is read at every use)."""
-    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-def tiny_model(hidden=()):
-    layers = [keras.Input((4,)), *hidden, keras.layers.Dense(2, dtype="float32")]
-    model = keras.Sequential(layers, name="tiny")
-    model.compile(optimizer="adam", loss="mse")
+def tiny(units=4, learning_rate=0.01, loss="mse", extra=(), name=None):
+    model = keras.Sequential([keras.Input((3,)), *extra, keras.layers.Dense(units), keras.layers.Dense(1)], name=name)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     return model
 
 
 class Trainer:
-    """A ``train`` callable that fits for one epoch and counts its calls."""
+    """A ``train`` that adds 1 to every weight, counts its calls and returns a two-epoch history."""
 
     def __init__(self):
         self.calls = 0
 
     def __call__(self, model):
         self.calls += 1
-        return model.fit(ROWS, LABELS, epochs=1, verbose=0)
+        model.optimizer.build(model.trainable_variables)  # as fit() does: saved with its variables
+        model.set_weights([weight + 1 for weight in model.get_weights()])
+        return {"loss": [0.5, 0.25], "val_loss": [0.75, np.float32(0.5)], "seconds": [1.0, 1.0]}
 
 
-def fill(model, value):
-    """Set every weight of ``model`` to ``value``: models told apart by their weights."""
-    model.set_weights([np.full(w.shape, value, w.dtype) for w in model.get_weights()])
-    return {"loss": [value]}
+def same_weights(a, b):
+    return len(a.get_weights()) == len(b.get_weights()) and all(
+        np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
 
 
-def save_filled(value):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="tiny")
-    assert save_trained(model, fill(model, value), KEY)
+def warnings_in(captured):
+    return [line for line in captured.err.splitlines() if line.strip()]
 
 
-def denied(*args):
-    raise PermissionError(13, "Permission denied")
+# ------------------------------------------------------------------------------------------ the key
 
+def recipe_a(model):
+    return model.fit(INPUTS, TARGETS, epochs=2)
 
-def fail(error):
-    raise error
 
+def recipe_b(model):
+    return model.fit(INPUTS, TARGETS, epochs=3)
 
-def stderr_lines(capsys):
-    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
 
-
-# ---- model_key ----------------------------------------------------------------------------
-
-def test_key_is_a_short_hex_digest():
-    assert len(KEY) == 16 and set(KEY) <= set("0123456789abcdef")
-
-
-def test_key_ignores_the_order_of_settings():
-    assert key_of(settings={"a": 1, "b": 2}) == key_of(settings={"b": 2, "a": 1})
-
-
-@pytest.mark.parametrize("changed", [
-    dict(name="other"),
-    dict(settings={"units": 3, "epochs": 1}),
-    dict(vocabulary=["<pad>", "a", "c"]),
-    dict(data={"rows": 9}),
-])
-def test_key_changes_with_the_name_settings_vocabulary_or_data(changed):
-    assert key_of(**changed) != KEY
-
-
-def test_key_depends_on_the_whole_vocabulary():
-    words = [f"word{i}" for i in range(10_000)]
-    assert key_of(vocabulary=words) != key_of(vocabulary=words[:-1] + ["another"])
-
-
-def test_key_hashes_numpy_data_and_bytes_by_content():
-    data = np.arange(1000, dtype="int32")
-    changed = data.copy()
-    changed[-1] = -1
-    assert key_of(data=data) == key_of(data=data.copy())
-    assert key_of(data=data) != key_of(data=changed)
-    assert key_of(data=b"text") != key_of(data=b"texT")
-
-
-def test_key_of_a_character_string_equals_that_of_its_list_of_characters():
-    assert key_of(vocabulary="abc") == key_of(vocabulary=np.array(list("abc")))
-
-
-def test_key_rejects_settings_that_are_not_json():
-    with pytest.raises(TypeError, match="not JSON-able"):
-        key_of(settings={"layer": keras.layers.Dense(2)})
-
-
-def test_key_covers_the_code_it_is_given():
-    def recipe(model):
-        return model.fit(epochs=1)
-
-    def other_recipe(model):
-        return model.fit(epochs=2)
-
-    assert key_of(code=[recipe]) != key_of(code=[other_recipe]) and key_of(code=[recipe]) != KEY
-
-
-def test_key_is_the_same_in_another_process():
-    code = ("import sys; sys.path.insert(0, 'tests'); import test_model_cache as t; print(t.key_of())")
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONHASHSEED": "123"}, timeout=120, check=True)
-    assert result.stdout.strip() == KEY
-
-
-# ---- Saving and loading -------------------------------------------------------------------
-
-def test_trained_model_is_saved_and_reused_without_retraining(capsys):
-    trained, history = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    trainer = Trainer()
-    loaded, loaded_history = ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 0
-    np.testing.assert_allclose(loaded(ROWS), trained(ROWS), atol=1e-6)
-    assert loaded_history == history
-    assert "Loaded the trained 'tiny' model saved by an earlier run" in capsys.readouterr().out
-
-
-def test_saved_model_with_another_key_is_retrained_silently(capsys):
-    ch16.load_or_train(tiny_model(), KEY, Trainer())
-    other_vocabulary = key_of(vocabulary=["<pad>", "a", "c"])
-    trainer = Trainer()
-    ch16.load_or_train(tiny_model(), other_vocabulary, trainer)
-    assert trainer.calls == 1
-    assert stderr_lines(capsys) == []
-
-
-def test_a_model_trained_with_another_key_does_not_replace_the_saved_one():
-    """A quick-mode run or another seed must not overwrite the model of a long full run."""
-    trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    other_key = key_of(settings={"units": 2, "epochs": 1, "quick": True})
-    ch16.load_or_train(tiny_model(), other_key, Trainer())
-    trainer = Trainer()
-    loaded, _ = ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 0
-    np.testing.assert_allclose(loaded(ROWS), trained(ROWS), atol=1e-6)
-
-
-def test_key_covers_the_code_of_custom_layers():
-    """Editing a custom layer's method changes the model's key: old weights never meet new code."""
-    namespace = {}
-    source = textwrap.dedent("""
-        import keras
-        class Shift(keras.layers.Layer):
-            def call(self, inputs):
-                return inputs + OFFSET
-    """)
-    models = []
-    for offset in ("1.0", "2.0"):
-        exec(compile(source.replace("OFFSET", offset), f"<layer {offset}>", "exec"), namespace)
-        models.append(keras.Sequential([keras.Input((4,)), namespace["Shift"]()], name="tiny"))
-    first, second = (architecture(model) for model in models)
-    assert first != second
-    assert architecture(models[0]) == first  # and it is stable
-    # A class whose source Python can find (this file's Scale) is described by that source.
-    assert "return inputs * self.factor" in json.dumps(architecture(tiny_model(hidden=[Scale(3.0)])))
-
-
-def test_key_covers_the_optimizer():
-    clipped = tiny_model()
-    clipped.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="mse")
-    assert architecture(clipped) != architecture(tiny_model())
-
-
-def test_missing_entry_is_trained_silently(capsys):
-    trainer = Trainer()
-    ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 1
-    assert stderr_lines(capsys) == []
-
-
-def test_retrain_trains_even_when_a_saved_model_exists():
-    ch16.load_or_train(tiny_model(), KEY, Trainer())
-    trainer = Trainer()
-    ch16.load_or_train(tiny_model(), KEY, trainer, retrain=True)
-    assert trainer.calls == 1
-
-
-@pytest.mark.parametrize("as_dict", [False, True])
-def test_history_is_returned_as_lists_of_floats(as_dict):
-    def train(model):
-        history = model.fit(ROWS, LABELS, epochs=2, verbose=0)
-        return {"loss": np.float32(history.history["loss"])} if as_dict else history
-
-    _, history = ch16.load_or_train(tiny_model(), KEY, train)
-    assert list(history) == ["loss"] and len(history["loss"]) == 2
-    assert all(type(value) is float for value in history["loss"])
-
-
-def test_json_holds_the_key_the_history_and_the_checksum_of_its_keras():
-    _, history = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = model_path("tiny", KEY)
-    meta = json.loads(path.with_suffix(".json").read_text())
-    assert meta["key"] == KEY and meta["history"] == history
-    assert meta["keras_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_files_are_renamed_into_place_keras_first_then_json(monkeypatch):
-    replaced = []
-    real_replace = os.replace
-
-    def recording_replace(source, target):
-        replaced.append((os.path.dirname(source), str(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "replace", recording_replace)
-    ch16.load_or_train(tiny_model(), KEY, Trainer())
-    path = model_path("tiny", KEY)
-    assert replaced == [(str(path.parent), str(path)), (str(path.parent), str(path.with_suffix(".json")))]
-    assert sorted(p.name for p in path.parent.iterdir()) == [JSON_NAME, KERAS_NAME]
-
-
-def test_a_pair_is_renamed_into_place_while_holding_the_folder_lock(monkeypatch):
-    """Two runs saving the same model must not interleave their renames (A's .keras, B's .keras,
-    B's .json, A's .json would pair A's .json with B's .keras): the renames hold the folder's lock."""
-    folder = model_path("tiny", KEY).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    renamed = []
-    real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda source, target: (renamed.append(target), real_replace(source, target)))
-    saving = threading.Thread(target=ch16.load_or_train, args=(tiny_model(), KEY, Trainer()))
-    with folder_lock(folder):  # another run, between its two renames
-        saving.start()
-        deadline = time.monotonic() + 30
-        while not list(folder.glob(".*.json")):  # until both files are written under their temporary names
-            assert time.monotonic() < deadline, "the model was not trained and written within 30 s"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        assert saving.is_alive() and renamed == []  # and the run waits for the lock to rename them
-    saving.join(timeout=30)
-    assert not saving.is_alive() and len(renamed) == 2
-
-
-@keras.saving.register_keras_serializable(package="ch16_tests")
-class Scale(keras.layers.Layer):
-    def __init__(self, factor=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-
-    def call(self, inputs):
-        return inputs * self.factor
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-
-
-def test_custom_layers_reload_as_their_class():
-    trained, _ = ch16.load_or_train(tiny_model(hidden=[Scale(3.0)]), KEY, Trainer())
-    trainer = Trainer()
-    loaded, _ = ch16.load_or_train(tiny_model(hidden=[Scale(3.0)]), KEY, trainer)
-    assert trainer.calls == 0
-    assert isinstance(loaded.layers[0], Scale) and loaded.layers[0].factor == 3.0
-    np.testing.assert_allclose(loaded(ROWS), trained(ROWS), atol=1e-6)
-
-
-@pytest.fixture
-def mixed_bfloat16():
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    yield
-    keras.config.set_dtype_policy(previous)
-
-
-def test_mixed_bfloat16_layers_reload_with_their_policy(mixed_bfloat16):
-    ch16.load_or_train(tiny_model(hidden=[keras.layers.Dense(8)]), KEY, Trainer())
-    keras.config.set_dtype_policy("float32")
-    trainer = Trainer()
-    loaded, _ = ch16.load_or_train(tiny_model(hidden=[keras.layers.Dense(8)]), KEY, trainer)
-    assert trainer.calls == 0
-    assert loaded.layers[0].dtype_policy.name == "mixed_bfloat16"
-    assert loaded.layers[-1].dtype_policy.name == "float32"
-    assert loaded(ROWS).dtype == "float32"
-
-
-def test_model_is_loaded_in_the_strategy_of_the_model_it_replaces():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    with strategy.scope():
-        ch16.load_or_train(tiny_model(), KEY, Trainer())
-        model = tiny_model()
-    trainer = Trainer()
-    loaded, _ = ch16.load_or_train(model, KEY, trainer)
-    assert trainer.calls == 0 and loaded.distribute_strategy is strategy
-
-
-# ---- Damaged entries ----------------------------------------------------------------------
-
-def _truncate(path):
-    path.write_bytes(path.read_bytes()[:200])
-
-
-def _empty(path):
-    path.write_bytes(b"")
-
-
-def _random_bytes(path):
-    path.write_bytes(np.random.default_rng(0).bytes(3000))
-
-
-def _another_models_keras(path):
-    other = tiny_model()
-    fill(other, 7.0)
-    other.save(path)
-
-
-def _json_not_json(path):
-    path.with_suffix(".json").write_text("{not json")
-
-
-def _json_without_checksum(path):
-    meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    del meta["keras_sha256"]
-    meta_path.write_text(json.dumps(meta))
-
-
-def _json_nested_too_deep(path):
-    path.with_suffix(".json").write_text("[" * 100_000)
-
-
-def _keras_missing(path):
-    path.unlink()
-
-
-def _random_keras_with_a_matching_checksum(path):
-    _random_bytes(path)
-    meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    meta["keras_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    meta_path.write_text(json.dumps(meta))
-
-
-def _json_history_of_strings(path):
-    meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    meta["history"] = {"loss": ["not a number"]}
-    meta_path.write_text(json.dumps(meta))
-
-
-def _json_history_without_the_loss(path):
-    meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    meta["history"] = {"accuracy": [0.5]}
-    meta_path.write_text(json.dumps(meta))
-
-
-@pytest.mark.parametrize("damage, damaged_file", [
-    (_truncate, KERAS_NAME), (_empty, KERAS_NAME), (_random_bytes, KERAS_NAME),
-    (_another_models_keras, KERAS_NAME), (_keras_missing, KERAS_NAME),
-    (_random_keras_with_a_matching_checksum, KERAS_NAME),
-    (_json_not_json, JSON_NAME), (_json_without_checksum, JSON_NAME), (_json_nested_too_deep, JSON_NAME),
-    (_json_history_of_strings, JSON_NAME), (_json_history_without_the_loss, JSON_NAME),
-])
-def test_damaged_entry_is_one_warning_naming_the_file_then_retraining(capsys, damage, damaged_file):
-    save_filled(1.0)
-    damage(model_path("tiny", KEY))
-    trainer = Trainer()
-    _, history = ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 1 and set(history) == {"loss"}
-    warnings = stderr_lines(capsys)
-    assert len(warnings) == 1 and damaged_file in warnings[0], warnings
-
-
-def test_damaged_entry_is_replaced_by_the_retrained_model(capsys):
-    save_filled(1.0)
-    _truncate(model_path("tiny", KEY))
-    trained, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    capsys.readouterr()
-    loaded, _ = ch16.load_or_train(tiny_model(), KEY, Trainer())
-    np.testing.assert_allclose(loaded(ROWS), trained(ROWS), atol=1e-6)
-    assert stderr_lines(capsys) == []
-
-
-def test_damaged_entry_in_a_cache_that_cannot_be_repaired_warns_on_every_run(capsys, monkeypatch):
-    save_filled(1.0)
-    _random_bytes(model_path("tiny", KEY))
-    monkeypatch.setattr(os, "replace", denied)
-    for _ in range(2):
-        trainer = Trainer()
-        ch16.load_or_train(tiny_model(), KEY, trainer)
-        assert trainer.calls == 1
-        assert any(KERAS_NAME in line for line in stderr_lines(capsys))
-
-
-def test_run_killed_between_the_two_renames_never_pairs_a_model_with_another_history(capsys, monkeypatch):
-    save_filled(1.0)
-    real_replace = os.replace
-
-    def killed_before_the_json(source, target):
-        if str(target).endswith(".json"):
-            raise KeyboardInterrupt
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "replace", killed_before_the_json)
-    with pytest.raises(KeyboardInterrupt):
-        save_filled(2.0)
-    monkeypatch.setattr(os, "replace", real_replace)
-    assert load_trained("tiny", KEY) is None
-    assert KERAS_NAME in capsys.readouterr().err
-
-
-def test_keras_replaced_between_reading_the_json_and_the_keras_loads_a_matching_pair(
-        cache, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "newer"))
-    save_filled(2.0)
-    newer = model_path("tiny", KEY)
-    monkeypatch.setenv("CH16_CACHE_DIR", str(cache))
-    save_filled(1.0)
-    path = model_path("tiny", KEY)
-    real_read = model_cache.read_regular_file
-
-    def save_finishes_while_reading(file, *args, **kwargs):
-        if file == path and newer.exists():  # another process renames its new pair into place
-            os.replace(newer, path)
-            os.replace(newer.with_suffix(".json"), path.with_suffix(".json"))
-        return real_read(file, *args, **kwargs)
-
-    monkeypatch.setattr(model_cache, "read_regular_file", save_finishes_while_reading)
-    model, history = load_trained("tiny", KEY)
-    assert history == {"loss": [2.0]}
-    assert all(np.all(w == 2.0) for w in model.get_weights())
-    assert stderr_lines(capsys) == []
-
-
-WORKER = textwrap.dedent("""
-    import sys, time
-    import keras, numpy as np
-    import ch16
-    from ch16.settings import cache_dir
-
-    rng = np.random.default_rng(int(sys.argv[1]))
-    key = "k" * 16
-    (cache_dir() / f"ready-{sys.argv[1]}").touch()
-    while len(list(cache_dir().glob("ready-*"))) < 2:  # start the loops together
-        time.sleep(0.05)
-    for run in range(12):
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="tiny")
-        value = float(np.float32(rng.uniform(1, 2)))
-
-        def train(model):
-            model.set_weights([np.full(w.shape, value, w.dtype) for w in model.get_weights()])
-            return {"loss": [value]}
-
-        model, history = ch16.load_or_train(model, key, train, retrain=run % 2 == 0)
-        assert all(np.all(w == history["loss"][0]) for w in model.get_weights()), "model and history differ"
-    print("done")
-""")
-
-
-def test_two_processes_sharing_a_cache_both_succeed(cache):
-    cache.mkdir()
-    env = {**os.environ, "CH16_CACHE_DIR": str(cache)}
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(seed)], cwd=PROJECT_DIR, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for seed in (1, 2)]
-    for worker in workers:
-        out, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0 and out.strip().endswith("done"), err[-3000:]
-
-
-# ---- A cache that cannot be written -------------------------------------------------------
-
-def test_unwritable_cache_warns_before_training_and_returns_the_trained_model(cache, capsys):
-    cache.mkdir()
-    (cache / "models").write_text("a file where the folder should be")
-    warned_before_training = []
-
-    def train(model):
-        warned_before_training.append(capsys.readouterr().err)
-        return model.fit(ROWS, LABELS, epochs=1, verbose=0)
-
-    model = tiny_model()
-    returned, history = ch16.load_or_train(model, KEY, train)
-    assert returned is model and len(history["loss"]) == 1
-    [warning] = [line for line in warned_before_training[0].splitlines() if line.strip()]
-    assert display_path(cache / "models") in warning and "will not be saved" in warning
-    assert stderr_lines(capsys) == []
-
-
-def test_failure_while_saving_is_a_warning_and_leaves_no_temporary_files(cache, capsys, monkeypatch):
-    monkeypatch.setattr(os, "replace", denied)
-    model = tiny_model()
-    returned, history = ch16.load_or_train(model, KEY, Trainer())
-    assert returned is model and len(history["loss"]) == 1
-    [warning] = stderr_lines(capsys)
-    assert display_path(cache / "models") in warning
-    assert list((cache / "models").iterdir()) == []
-
-
-def functional_model(wiring="stacked"):
-    """A small functional model with unnamed layers; ``parallel`` wires the same layers otherwise."""
-    inputs = keras.Input((4,))
-    first, second = keras.layers.Dense(3), keras.layers.Dense(3)
-    if wiring == "stacked":
-        outputs = second(first(inputs))
+def scale_layer(factor):
+    """Two classes of the same name and module, identical except their call()."""
+    if factor == 2:
+        class Scale(keras.layers.Layer):
+            def call(self, x):
+                return x * 2.0
     else:
-        outputs = keras.layers.Add()([first(inputs), second(inputs)])
-    return keras.Model(inputs, keras.layers.Dense(1)(outputs), name="tiny_functional")
+        class Scale(keras.layers.Layer):
+            def call(self, x):
+                return x * 3.0
+    return Scale()
 
 
-def test_architecture_of_a_functional_model_is_the_same_when_it_is_built_again():
-    """Layer names Keras numbers automatically also appear in a functional model's wiring
-    (``keras_history``, input and output layers); a rebuild after other layers were made, as in
-    a rerun of a notebook in the same kernel, must still describe itself the same way."""
-    first = architecture(functional_model())
-    keras.layers.Dense(2), keras.Input((4,))  # moves Keras's automatic numbering on
-    again = functional_model()
-    assert {layer.name for layer in again.layers}.isdisjoint(layer.name for layer in functional_model().layers)
-    assert architecture(again) == first
-    assert architecture(functional_model("parallel")) != first  # the wiring still counts
+def cosine(warmup_steps=2, decay_steps=10):
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=decay_steps, warmup_target=0.01,
+                                                  warmup_steps=warmup_steps)
 
 
-def attention_model():
-    """Unnamed layers, among them MultiHeadAttention (which makes a layer named "softmax" inside)
-    and a dense layer whose activation is the string "softmax"."""
-    inputs = keras.Input((3, 4))
-    attended = keras.layers.MultiHeadAttention(2, key_dim=2)(inputs, inputs)
-    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(attended))
+def under_policy(policy):
+    with ch16.dtype_policy(policy):
+        return tiny()
 
 
-def test_architecture_leaves_strings_that_are_not_layer_references_alone():
-    first = architecture(attention_model())
-    keras.layers.Softmax(), keras.layers.Dense(1)  # moves Keras's automatic numbering on
-    assert architecture(attention_model()) == first
-    assert '"activation": "softmax"' in json.dumps(first)
+def key_of(model=None, settings=None, code=(recipe_a,), vocabulary=("", "[UNK]", "the", "island"),
+           data=np.arange(6, dtype="float32")):
+    return model_key(model or tiny(), settings or {"units": 4, "epochs": 2, "seed": 1}, code=code,
+                     vocabulary=vocabulary, data=data)
 
 
-def _fifo(path):
+# Each input that determines the weights, and the key of two runs that differ only in it.
+KEY_INPUTS = {
+    "architecture (layer size)": lambda v: key_of(tiny(units=(4, 5)[v])),
+    "compiled learning rate": lambda v: key_of(tiny(learning_rate=(0.01, 0.02)[v])),
+    "schedule warmup_steps": lambda v: key_of(tiny(learning_rate=cosine(warmup_steps=(2, 3)[v]))),
+    "schedule decay_steps": lambda v: key_of(tiny(learning_rate=cosine(decay_steps=(10, 11)[v]))),
+    "loss": lambda v: key_of(tiny(loss=("mse", "mae")[v])),
+    "custom layer's call()": lambda v: key_of(tiny(extra=[scale_layer((2, 3)[v])])),
+    "settings": lambda v: key_of(settings={"units": 4, "epochs": (2, 3)[v], "seed": 1}),
+    "seed": lambda v: key_of(settings={"units": 4, "epochs": 2, "seed": (1, 2)[v]}),
+    "initializer seed": lambda v: key_of(tiny(extra=[keras.layers.Dense(
+        2, kernel_initializer=keras.initializers.GlorotUniform(seed=(1, 2)[v]))])),
+    "precision (dtype policy)": lambda v: key_of(under_policy(("float32", "mixed_float16")[v])),
+    "vocabulary (one token)": lambda v: key_of(vocabulary=("", "[UNK]", "the", ("island", "islands")[v])),
+    "data (one value)": lambda v: key_of(data=np.array([0, 1, 2, 3, 4, (5, 6)[v]], dtype="float32")),
+    "source of a function in code": lambda v: key_of(code=((recipe_a, recipe_b)[v],)),
+}
+
+
+@pytest.mark.parametrize("changed", KEY_INPUTS)
+def test_the_key_changes_with_each_input_that_determines_the_weights(changed):
+    assert KEY_INPUTS[changed](0) != KEY_INPUTS[changed](1)
+
+
+def test_the_key_is_the_same_for_the_same_model_built_twice_in_one_process():
+    first, second = tiny(), tiny()
+    assert [layer.name for layer in first.layers] != [layer.name for layer in second.layers]  # dense_2...
+    assert key_of(first) == key_of(second)
+
+
+def test_the_key_of_a_function_without_source_is_its_code_not_where_it_is_in_memory():
+    recipes = []
+    for source in ["def recipe(m):\n    return [m.fit(x) for x in (1, 2)]\n"] * 2 + [
+                   "def recipe(m):\n    return [m.fit(x) for x in (1, 3)]\n"]:
+        namespace = {}
+        exec(source, namespace)  # as in a session with no source file: its bytecode is hashed
+        recipes.append(namespace["recipe"])
+    first, same, other = (key_of(code=[recipe]) for recipe in recipes)
+    assert first == same != other
+
+
+SCALE_SOURCE = '''import keras
+
+
+class Scale(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+'''
+
+
+def test_the_key_is_the_same_for_a_custom_layer_defined_in_another_module(tmp_path):
+    classes = []
+    for name in ("notebook_layers", "package_layers"):
+        (tmp_path / f"{name}.py").write_text(SCALE_SOURCE)
+        spec = importlib.util.spec_from_file_location(name, tmp_path / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        classes.append(module.Scale)
+    assert classes[0].__module__ != classes[1].__module__
+    assert key_of(tiny(extra=[classes[0]()])) == key_of(tiny(extra=[classes[1]()]))
+
+
+# ------------------------------------------------------------------------------------ saving and loading
+
+def test_a_saved_model_is_loaded_with_its_weights_and_history_instead_of_being_trained(cache, capsys):
+    fits = []
+
+    def train(model):
+        fits.append(model)
+        return model.fit(INPUTS, TARGETS, validation_data=(INPUTS, TARGETS), epochs=2, verbose=0,
+                         callbacks=[ch16.epoch_log(2)])  # a Keras History of NumPy floats, and the seconds
+
+    trained, history = load_or_train(tiny(name="tiny"), KEY, train)
+    loaded, loaded_history = load_or_train(tiny(name="tiny"), KEY, train)
+    assert fits == [trained]
+    assert loaded is not trained and same_weights(loaded, trained)
+    assert loaded_history == history and sorted(history) == ["loss", "seconds", "val_loss"]
+    assert len(history["loss"]) == 2
+    assert all(type(value) is float for value in history["loss"])
+    assert "Loaded the trained 'tiny' model" in capsys.readouterr().out
+
+
+def test_a_different_key_trains_its_own_model(cache):
+    train = Trainer()
+    first, _ = load_or_train(tiny(name="tiny"), KEY, train)
+    other, _ = load_or_train(tiny(name="tiny"), "fedcba9876543210", train)
+    assert train.calls == 2 and not same_weights(first, other)
+    assert sorted(path.name for path in (cache / "models").iterdir()) == [f"tiny-{KEY}.keras",
+                                                                           "tiny-fedcba9876543210.keras"]
+
+
+@pytest.mark.parametrize("retrain", [True, "1", "yes"])
+def test_retrain_trains_again_and_replaces_the_saved_model(cache, retrain):
+    train = Trainer()
+    load_or_train(tiny(name="tiny"), KEY, train)
+    retrained, _ = load_or_train(tiny(name="tiny"), KEY, train, retrain=retrain)
+    loaded, _ = load_or_train(tiny(name="tiny"), KEY, train)
+    assert train.calls == 2 and same_weights(loaded, retrained)
+
+
+# ------------------------------------------------------------------------------------- damaged entries
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+
+
+def fifo(path):
     path.unlink()
     os.mkfifo(path)
 
 
-def _link_to_a_device(path):
+def dev_zero(path):
     path.unlink()
     path.symlink_to("/dev/zero")
 
 
-@pytest.mark.parametrize("make", [_fifo, _link_to_a_device])
-@pytest.mark.parametrize("suffix", [".keras", ".json"])
-def test_a_cache_entry_that_is_not_a_regular_file_is_refused_without_hanging(capsys, make, suffix):
-    """A named pipe would block the run, a link to /dev/zero would read until memory runs out."""
-    from data_helpers import raised_within
-
-    save_filled(1.0)
-    make(model_path("tiny", KEY).with_suffix(suffix))
-    trainer = Trainer()
-    assert raised_within(30, ch16.load_or_train, tiny_model(), KEY, trainer) is None
-    assert trainer.calls == 1
-    assert any("not a regular file" in line and f"tiny-{KEY}{suffix}" in line for line in stderr_lines(capsys))
+def refit(path):
+    """A whole .keras whose weights do not fit its configuration (Keras's error spans several lines)."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = members["config.json"].replace(b'"units": 1', b'"units": 2')
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
 
 
-def test_a_cache_file_larger_than_allowed_is_refused(capsys, monkeypatch):
-    save_filled(1.0)
-    monkeypatch.setattr(model_cache, "MAX_MODEL_BYTES", 100)
-    trainer = Trainer()
-    ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 1 and any("larger than the 100 bytes allowed" in line for line in stderr_lines(capsys))
+def history(text):
+    """Replace the training history inside the .keras file (a zip archive) by ``text``, or remove it (None)."""
+    def damage(path):
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist() if name != model_cache.HISTORY}
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, content in {**members, **({} if text is None else {model_cache.HISTORY: text})}.items():
+                archive.writestr(name, content)
+    return damage
 
 
-def test_temporary_files_of_a_killed_save_are_removed_and_others_kept(cache):
-    """Saves killed half-way leave hidden temporary files; the next save removes this chapter's own
-    (their process has ended, or they are over a day old), never a file of another name or of a
-    save still running."""
-    folder = cache / "models"
-    folder.mkdir(parents=True)
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(finished.stdout)
-    leftovers = [folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-0a1b2c3d.keras",
-                 folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-0a1b2c3d.json"]
-    old_but_alive = folder / f".tiny-{KEY}.ch16-partial-{os.getpid()}-deadbeef.keras"
-    running = folder / f".tiny-{KEY}.ch16-partial-{os.getpid()}-01234567.keras"
-    theirs = [folder / "notes.keras", folder / ".hidden.json", folder / f".tiny.ch16-partial-{dead_pid}-xyz.keras"]
-    for path in [*leftovers, old_but_alive, running, *theirs]:
-        path.write_text("left over")
-    fresh_of_an_ended_process = folder / f".tiny-{KEY}.ch16-partial-{dead_pid}-feedf00d.keras"
-    fresh_of_an_ended_process.write_text("maybe another machine's save, still being written")
-    two_days_ago, twenty_minutes_ago = time.time() - 2 * 24 * 3600, time.time() - 20 * 60
-    os.utime(old_but_alive, (two_days_ago, two_days_ago))
-    for path in [*leftovers, *theirs]:
-        os.utime(path, (twenty_minutes_ago, twenty_minutes_ago))
-    save_filled(1.0)
-    remaining = {path.name for path in folder.iterdir()}
-    assert not remaining & {path.name for path in [*leftovers, old_but_alive]}
-    assert {running.name, fresh_of_an_ended_process.name, *(path.name for path in theirs)} <= remaining
+DAMAGE = {
+    "truncated .keras": truncate,
+    "weights that do not fit the configuration": refit,
+    "garbage JSON history": history("{not json"),
+    "history that is a list": history('[[0.5, 0.25]]'),
+    "history without loss": history('{"accuracy": [0.5]}'),
+    "history of uneven lengths": history('{"loss": [0.5, 0.25], "val_loss": [0.5], "seconds": [1.0, 1.0]}'),
+    "history without the seconds of its epochs": history('{"loss": [0.5], "val_loss": [0.5]}'),
+    "history of no epochs": history('{"loss": [], "val_loss": [], "seconds": []}'),
+    "history of text": history('{"loss": ["low"]}'),
+    "history of a number": history('{"loss": 0.5}'),
+    "no history": history(None),
+    "named pipe at .keras": fifo,
+    "symlink to /dev/zero": dev_zero,
+}
 
 
-def test_a_temporary_folder_that_cannot_be_used_is_a_warning_and_a_retraining(capsys, monkeypatch):
-    save_filled(1.0)
-    monkeypatch.setattr(model_cache.tempfile, "TemporaryDirectory",
-                        lambda **kwargs: fail(OSError(28, "No space left on device")))
-    trainer = Trainer()
-    ch16.load_or_train(tiny_model(), KEY, trainer)
-    assert trainer.calls == 1
-    assert any("could not be copied to a temporary folder: No space left on device" in line
-               for line in stderr_lines(capsys))
+def in_thread(call, timeout=60):
+    """``call()`` in a daemon thread: its result, or a failure if it has not returned within ``timeout``
+    seconds (a read of a named pipe would block forever)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"still running after {timeout} s"
+    assert result, "raised an exception (see the thread's traceback above)"
+    return result[0]
+
+
+def check_damaged_entry_is_trained_again(damage, capsys):
+    train = Trainer()
+    load_or_train(tiny(name="tiny"), KEY, train)
+    path = model_path("tiny", KEY)
+    damage(path)
+    capsys.readouterr()
+    retrained, history = in_thread(lambda: load_or_train(tiny(name="tiny"), KEY, train))
+    warnings = warnings_in(capsys.readouterr())
+    assert train.calls == 2 and history["loss"] == [0.5, 0.25]
+    assert len(warnings) == 1 and warnings[0].startswith("Warning:") and path.name in warnings[0], warnings
+    loaded, _ = load_or_train(tiny(name="tiny"), KEY, train)  # the new entry replaced the damaged one
+    assert train.calls == 2 and same_weights(loaded, retrained) and not warnings_in(capsys.readouterr())
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_entry_gives_one_warning_naming_it_and_the_model_is_trained_again(cache, capsys, damage):
+    check_damaged_entry_is_trained_again(DAMAGE[damage], capsys)
+
+
+def test_an_entry_over_the_size_limit_gives_one_warning_and_the_model_is_trained_again(cache, capsys, monkeypatch):
+    train = Trainer()
+    load_or_train(tiny(name="tiny"), KEY, train)
+    size = model_path("tiny", KEY).stat().st_size
+    monkeypatch.setattr(model_cache, "MAX_MODEL_BYTES", size - 1)
+    capsys.readouterr()
+    load_or_train(tiny(name="tiny"), KEY, train)
+    warnings = warnings_in(capsys.readouterr())
+    assert train.calls == 2
+    assert len(warnings) == 1 and model_path("tiny", KEY).name in warnings[0] and f"{size - 1:,} bytes" in warnings[0]
+
+
+# ------------------------------------------------------------------------------------ the cache folder
+
+def test_a_folder_at_the_entry_path_is_not_deleted_and_the_trained_model_is_still_returned(cache, capsys):
+    path = model_path("tiny", KEY)
+    (path / "the reader's").mkdir(parents=True)
+    model = tiny(name="tiny")
+    returned, history = load_or_train(model, KEY, Trainer())
+    warnings = warnings_in(capsys.readouterr())
+    assert returned is model and history["loss"] == [0.5, 0.25] and (path / "the reader's").is_dir()
+    assert len(warnings) == 2 and f"{path} cannot be used" in warnings[0] and "delete the folder" in warnings[0]
+    assert str(path.parent) in warnings[1]  # nor saved
+
+
+def test_a_cache_folder_that_cannot_be_written_still_returns_the_trained_model(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a file").write_text("not a folder")
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "a file" / "cache"))
+    train, model = Trainer(), tiny(name="tiny")
+    returned, history = load_or_train(model, KEY, train)
+    warnings = warnings_in(capsys.readouterr())
+    assert returned is model and train.calls == 1 and history == {"loss": [0.5, 0.25], "val_loss": [0.75, 0.5], "seconds": [1.0, 1.0]}
+    assert len(warnings) == 1 and str(tmp_path / "a file" / "cache" / "models") in warnings[0]
+
+
+def test_a_failed_save_still_returns_the_trained_model_and_leaves_no_temporary_file(cache, monkeypatch, capsys):
+    def refuse(self, filepath, *args, **kwargs):
+        open(filepath, "wb").write(b"half a model")
+        raise OSError("disk full\n\nand a second line")
+
+    model = tiny(name="tiny")
+    monkeypatch.setattr(type(model), "save", refuse)
+    returned, history = load_or_train(model, KEY, Trainer())
+    warnings = warnings_in(capsys.readouterr())
+    assert returned is model and history["loss"] == [0.5, 0.25]
+    assert len(warnings) == 1 and "disk full and a second line" in warnings[0]
+    assert list((cache / "models").iterdir()) == []  # nothing half-written: trained again next time
+
+
+def test_saving_leaves_no_temporary_file_and_deletes_nothing_of_another_name(cache, capsys):
+    models = cache / "models"
+    models.mkdir(parents=True)
+    others = {"notes.txt": "mine", f"tiny-{'f' * 16}.keras": "another key", f".tiny-{KEY}.orphan.keras": "killed",
+              f"tiny-{KEY}.json": "a file of an earlier layout", "tiny.keras": "no key", ".hidden": "x"}
+    for name, text in others.items():
+        (models / name).write_text(text)
+    train = Trainer()
+    load_or_train(tiny(name="tiny"), KEY, train)
+    truncate(model_path("tiny", KEY))
+    load_or_train(tiny(name="tiny"), KEY, train)  # a damaged entry, replaced
+    load_or_train(tiny(name="tiny"), KEY, train, retrain=True)
+    assert train.calls == 3
+    assert sorted(path.name for path in models.iterdir()) == sorted([*others, f"tiny-{KEY}.keras"])
+    assert all((models / name).read_text() == text for name, text in others.items())
+
+
+def test_the_temporary_file_of_a_killed_save_is_never_loaded(cache, capsys):
+    train = Trainer()
+    saved, _ = load_or_train(tiny(name="tiny"), KEY, train)
+    path = model_path("tiny", KEY)
+    orphan = path.with_name(f".{path.stem}.k1ll3d{path.suffix}")  # complete, but never renamed into place
+    path.rename(orphan)
+    retrained, _ = load_or_train(tiny(name="tiny"), KEY, train)
+    assert train.calls == 2 and not same_weights(retrained, saved)
+    assert orphan.exists() and "Loaded" not in capsys.readouterr().out

@@ -8,10 +8,8 @@ import pytest
 import tensorflow as tf
 
 from ch16 import part1
-from conftest import assert_cudnn_eligible
 import synthetic
 
-DEFAULT = tf.distribute.get_strategy()
 QUICK = SimpleNamespace(**{name: quick for name, (_, quick) in part1.SETTINGS.items()})
 SMALL = SimpleNamespace(**{**vars(QUICK), "embed_dim": 8, "rnn_units": 8, "learning_rate": 1e-2, "dropout": 0.0})
 
@@ -39,8 +37,8 @@ def trained(data):
     """A bidirectional LSTM classifier trained on the synthetic reviews, whose labels show in their words."""
     keras.utils.set_random_seed(0)
     model = part1.build_classifier(keras.layers.Bidirectional(keras.layers.LSTM(8), name="bidirectional_lstm"),
-                                   "bilstm", data.vocab_size, SMALL, DEFAULT)
-    model.fit(part1.make_batches(data.encoded["train"], 32, DEFAULT, seed=0), epochs=8, verbose=0)
+                                   "bilstm", data.vocab_size, SMALL)
+    model.fit(part1.make_batches(data.encoded["train"], 32, seed=0), epochs=8, verbose=0)
     return model
 
 
@@ -113,10 +111,18 @@ def test_buckets_pad_less_than_random_batches(data):
     assert part1.padded_share(part1.bucketed(encoded, 32)) < part1.padded_share(encoded.padded_batch(32)) / 2
 
 
+def test_the_padding_share_is_the_padded_positions_over_all_positions():
+    lengths = [3, 1, 4, 2, 5]
+    encoded = tf.data.Dataset.from_generator(lambda: ((np.arange(1, n + 1), 0) for n in lengths),
+                                             output_signature=(tf.TensorSpec([None], tf.int64), tf.TensorSpec([], tf.int32)))
+    # batches of 2: (3, 1) padded to 3, (4, 2) to 4, (5) alone: 2 + 2 + 0 = 4 padded of 6 + 8 + 5 = 19 positions
+    assert part1.padded_share(encoded.padded_batch(2)) == pytest.approx(4 / 19)
+
+
 def test_training_batches_hold_every_review_once_in_a_new_shuffled_order_each_epoch():
     encoded, n = numbered_reviews()
     batch_size = 32
-    train_batches = part1.make_batches(encoded, batch_size, DEFAULT, seed=0)
+    train_batches = part1.make_batches(encoded, batch_size, seed=0)
     epochs = []
     for _ in range(2):
         batches = [ids.numpy() for ids, _ in train_batches]
@@ -137,7 +143,7 @@ def test_training_batches_hold_every_review_once_in_a_new_shuffled_order_each_ep
 
 def test_evaluation_batches_are_the_same_every_time_and_hold_every_review_once():
     encoded, n = numbered_reviews()
-    batches = part1.make_batches(encoded, 32, DEFAULT)
+    batches = part1.make_batches(encoded, 32)
     first, second = ([ids.numpy()[:, 0].tolist() for ids, _ in batches] for _ in range(2))
     assert first == second
     assert sorted(sum(first, [])) == list(range(1, n + 1))
@@ -145,7 +151,7 @@ def test_evaluation_batches_are_the_same_every_time_and_hold_every_review_once()
 
 def test_batches_are_right_padded():
     encoded, _ = numbered_reviews(n=200)
-    for ids, _ in part1.make_batches(encoded, 32, DEFAULT, seed=0):
+    for ids, _ in part1.make_batches(encoded, 32, seed=0):
         nonzero = ids.numpy() != 0
         lengths = nonzero.sum(axis=1)
         np.testing.assert_array_equal(nonzero, np.arange(ids.shape[1])[None, :] < lengths[:, None])
@@ -153,28 +159,8 @@ def test_batches_are_right_padded():
 
 # ---- The models ---------------------------------------------------------------------------
 
-def recurrent_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Bidirectional):
-            yield layer.forward_layer
-            yield layer.backward_layer
-        elif isinstance(layer, keras.layers.RNN):
-            yield layer
-
-
-@pytest.mark.parametrize("recurrent", [
-    lambda: keras.layers.Bidirectional(keras.layers.LSTM(8)), lambda: keras.layers.LSTM(8),
-    lambda: keras.layers.Bidirectional(keras.layers.GRU(8))])
-def test_lstm_and_gru_layers_are_cudnn_eligible(recurrent):
-    model = part1.build_classifier(recurrent(), "model", 50, SMALL, DEFAULT)
-    layers = list(recurrent_layers(model))
-    assert layers
-    for layer in layers:
-        assert_cudnn_eligible(layer)
-
-
 def test_the_classifier_learns_the_synthetic_sentiment(data, trained):
-    _, accuracy = trained.evaluate(part1.make_batches(data.encoded["val"], 32, DEFAULT), verbose=0)
+    _, accuracy = trained.evaluate(part1.make_batches(data.encoded["val"], 32), verbose=0)
     assert accuracy > 0.85, f"validation accuracy {accuracy:.3f} on learnable synthetic reviews"
 
 
@@ -183,7 +169,7 @@ def test_padding_does_not_change_a_prediction_with_the_mask_and_does_without_it(
     padded = tf.pad(ids, [[0, 0], [0, 40]])
     np.testing.assert_allclose(trained(ids).numpy(), trained(padded).numpy(), rtol=1e-5, atol=1e-6)
     unmasked = part1.build_classifier(keras.layers.Bidirectional(keras.layers.LSTM(8), name="bidirectional_lstm"),
-                                      "unmasked", data.vocab_size, SMALL, DEFAULT, mask_zero=False)
+                                      "unmasked", data.vocab_size, SMALL, mask_zero=False)
     unmasked.set_weights(trained.get_weights())
     np.testing.assert_allclose(unmasked(ids).numpy(), trained(ids).numpy(), rtol=1e-5, atol=1e-6)
     assert not np.allclose(unmasked(padded).numpy(), trained(padded).numpy(), atol=1e-4)
@@ -198,11 +184,11 @@ def test_training_keeps_the_weights_of_the_best_epoch():
     vectorizer = part1.adapted_vectorizer(train_texts, 200)
     encoded = [part1.encode(vectorizer, texts, rng.integers(0, 2, size=len(texts)).astype(np.int32)).cache()
                for texts in (train_texts, val_texts)]
-    val_batches = part1.make_batches(encoded[1], 32, DEFAULT)
+    val_batches = part1.make_batches(encoded[1], 32)
     keras.utils.set_random_seed(0)
     cfg = SimpleNamespace(**{**vars(SMALL), "embed_dim": 16, "learning_rate": 3e-2})
-    model = part1.build_classifier(keras.layers.LSTM(16), "overfitting", len(vectorizer.get_vocabulary()), cfg, DEFAULT)
-    history = part1.train(model, part1.make_batches(encoded[0], 32, DEFAULT, seed=0), val_batches, max_epochs=12)
+    model = part1.build_classifier(keras.layers.LSTM(16), "overfitting", len(vectorizer.get_vocabulary()), cfg)
+    history = part1.train(model, part1.make_batches(encoded[0], 32, seed=0), val_batches, max_epochs=12)
     val_losses = history.history["val_loss"]
     best = int(np.argmin(val_losses))
     assert best < len(val_losses) - 1, "the setting must overfit for this test to mean something"
@@ -210,15 +196,35 @@ def test_training_keeps_the_weights_of_the_best_epoch():
 
 
 def test_the_model_key_changes_with_everything_that_determines_the_weights(data):
-    model = part1.build_classifier(keras.layers.LSTM(8, name="lstm"), "lstm_full", 50, SMALL, DEFAULT)
+    model = part1.build_classifier(keras.layers.LSTM(8, name="lstm"), "lstm_full", 50, SMALL)
     parts = dict(model=model, cfg=SMALL, seed=1, vocabulary=["", "[UNK]", "a"], data=[["a film"], [1]])
     key = part1.model_key(**parts)
     assert key == part1.model_key(**parts)
     for changed in [dict(seed=2), dict(cfg=SimpleNamespace(**{**vars(SMALL), "learning_rate": 5e-3})),
                     dict(vocabulary=["", "[UNK]", "b"]), dict(data=[["a film"], [0]]),
-                    dict(model=part1.build_classifier(keras.layers.LSTM(9, name="lstm"), "lstm_full", 50, SMALL, DEFAULT))]:
+                    dict(model=part1.build_classifier(keras.layers.LSTM(9, name="lstm"), "lstm_full", 50, SMALL))]:
         assert part1.model_key(**{**parts, **changed}) != key, changed
     assert part1.model_key(**parts, pipeline=[part1.last_tokens]) != key
+
+
+def test_each_reviews_record_of_correct_predictions_is_in_the_order_of_the_reviews(data, trained):
+    texts, labels = data.val_texts, data.val_labels
+    indexed = part1.encode(data.vectorizer, texts, np.arange(len(texts)))
+    correct = part1.correct_predictions(trained, indexed, labels, 16)
+    probabilities = part1.predict_sentiment(trained, data.vectorizer, list(texts))  # in the order given
+    np.testing.assert_array_equal(correct, (probabilities > 0.5) == (labels == 1))
+    accuracy = trained.evaluate(part1.make_batches(data.encoded["val"], 16), verbose=0)[1]
+    assert correct.mean() == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_the_paired_difference_and_its_standard_error_match_an_independent_computation():
+    rng = np.random.default_rng(3)
+    first, second = rng.random(500) < 0.8, rng.random(500) < 0.7
+    difference, error = part1.paired_difference(first, second)
+    per_review = [float(a) - float(b) for a, b in zip(first, second)]
+    assert difference == pytest.approx(sum(per_review) / 500)
+    assert error == pytest.approx(np.std(per_review, ddof=1) / np.sqrt(500))
+    assert part1.paired_difference(second, first)[0] == pytest.approx(-difference)
 
 
 # ---- Predictions --------------------------------------------------------------------------
@@ -265,12 +271,8 @@ def test_one_long_review_does_not_pad_all_the_others(data, trained):
     (["  \n\t "], ValueError, "review 0 .* no word of the vocabulary"),
     (["great film", "😀 🎬"], ValueError, "review 1 .* no word of the vocabulary"),
     (["Отличный фильм"], ValueError, "no word of the vocabulary"),
-    ([], ValueError, "no reviews"),
-    ([42], TypeError, "review 0 is not a string but int"),
-    ("a bare string", TypeError, "list of strings"),
-    (("a tuple", "of reviews"), TypeError, "list of strings, not tuple"),
-    (["a film", "half a surrogate pair \ud800"], ValueError, "review 1 holds a character that is not text"),
+    ([42], TypeError, "review 0 is not a string but int"),  # the argument checks of ch16.arguments are applied
 ])
-def test_prediction_rejects_bad_input(data, trained, bad, error, message):
+def test_prediction_rejects_reviews_it_cannot_judge(data, trained, bad, error, message):
     with pytest.raises(error, match=message):
         part1.predict_sentiment(trained, data.vectorizer, bad)

@@ -1,7 +1,6 @@
 """The lesson's code of part 2 (ch16.part2, generated from the notebook): the character models, the
 samplers, the context measurements and attention, on a small synthetic novel."""
 
-import time
 from types import SimpleNamespace
 
 import keras
@@ -11,11 +10,9 @@ import tensorflow as tf
 
 import ch16
 from ch16 import part2
-from ch16.model_cache import load_trained, save_trained
 from conftest import assert_cudnn_eligible
 import synthetic
 
-DEFAULT = tf.distribute.get_strategy()
 QUICK = SimpleNamespace(**{name: quick for name, (_, quick) in part2.SETTINGS.items()})
 
 
@@ -34,15 +31,15 @@ def novel():
 def lstm(novel):
     """A small character LSTM trained a few epochs on the synthetic novel (float32)."""
     keras.utils.set_random_seed(0)
-    model = part2.build_char_lstm(novel.vocab_size, QUICK, DEFAULT, "float32", 1e-2)
+    model = part2.build_char_lstm(novel.vocab_size, QUICK, "float32", 1e-2)
     model.fit(part2.make_batches(novel.train_chunks, 32, seed=0), epochs=4, verbose=0)
     return model
 
 
-def small_transformer(vocab_size, num_blocks=1, seed=0):
+def small_transformer(vocab_size, num_blocks=1, seed=0, precision="float32"):
     keras.utils.set_random_seed(seed)
     cfg = SimpleNamespace(**{**vars(QUICK), "num_blocks": num_blocks})
-    return part2.build_char_transformer(vocab_size, cfg, DEFAULT, 1e-3)
+    return part2.build_char_transformer(vocab_size, cfg, precision, 1e-3)
 
 
 # ---- Data ---------------------------------------------------------------------------------
@@ -90,11 +87,19 @@ def test_the_learning_rate_warms_up_linearly_then_decays_along_a_cosine_to_zero(
     assert rates[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_the_perplexity_of_every_epoch_is_the_exponential_of_its_loss():
+    history = {"loss": [2.0, 1.5], "val_loss": [2.2, 1.7], "seconds": [3.0, 3.0]}
+    with_perplexity = part2.with_perplexity(history)
+    np.testing.assert_allclose(with_perplexity["perplexity"], [np.e ** 2.0, np.e ** 1.5])
+    np.testing.assert_allclose(with_perplexity["val_perplexity"], [np.e ** 2.2, np.e ** 1.7])
+    assert with_perplexity["val_loss"] == history["val_loss"]
+
+
 def test_the_character_lstm_learns_the_synthetic_text(novel):
     keras.utils.set_random_seed(0)
     cfg = SimpleNamespace(**{**vars(QUICK), "learning_rate": 1e-2, "warmup_epochs": 0.5})
     train_batches = part2.make_batches(novel.train_chunks, 32, seed=0)
-    model = part2.build_char_lstm(novel.vocab_size, cfg, DEFAULT, "float32",
+    model = part2.build_char_lstm(novel.vocab_size, cfg, "float32",
                                   part2.learning_rate_schedule(cfg, len(train_batches), epochs=6))
     history = part2.train(model, train_batches, part2.make_batches(novel.val_chunks, 32), 6)
     losses = history.history["val_loss"]
@@ -108,7 +113,7 @@ def test_training_keeps_the_weights_of_the_best_epoch():
     rng = np.random.default_rng(3)
     train_chunks, val_chunks = (rng.integers(0, 12, size=(n, 41)).astype(np.int32) for n in (64, 32))
     keras.utils.set_random_seed(0)
-    model = part2.build_char_lstm(12, QUICK, DEFAULT, "float32", 3e-2)
+    model = part2.build_char_lstm(12, QUICK, "float32", 3e-2)
     val_batches = part2.make_batches(val_chunks, 32)
     history = part2.train(model, part2.make_batches(train_chunks, 16, seed=0), val_batches, max_epochs=15)
     val_losses = history.history["val_loss"]
@@ -125,16 +130,30 @@ def test_every_lstm_layer_is_cudnn_eligible(lstm):
         assert_cudnn_eligible(layer)
 
 
-def test_the_model_key_changes_with_everything_that_determines_the_weights(novel, lstm):
-    parts = dict(model=lstm, cfg=QUICK, seed=1, vocabulary=list(novel.id_to_char), text_ids=novel.ids,
+def lstm_with_schedule(vocab_size, cfg, steps_per_epoch=10, epochs=3):
+    keras.utils.set_random_seed(0)
+    return part2.build_char_lstm(vocab_size, cfg, "float32",
+                                 part2.learning_rate_schedule(cfg, steps_per_epoch, epochs))
+
+
+@pytest.mark.parametrize("change", ["seed", "precision", "text", "vocabulary", "settings", "schedule's epochs",
+                                    "schedule's warm-up", "schedule's peak"])
+def test_the_model_key_changes_with_each_input_that_determines_the_weights(novel, change):
+    model = lstm_with_schedule(novel.vocab_size, QUICK)
+    parts = dict(model=model, cfg=QUICK, seed=1, vocabulary=list(novel.id_to_char), text_ids=novel.ids,
                  precision="float32")
-    key = part2.model_key(**parts)
     changed_text = novel.ids.copy()
     changed_text[-1] = (changed_text[-1] + 1) % novel.vocab_size
-    for changed in [dict(seed=2), dict(precision="mixed_bfloat16"), dict(text_ids=changed_text),
-                    dict(vocabulary=list(novel.id_to_char[::-1])),
-                    dict(cfg=SimpleNamespace(**{**vars(QUICK), "lstm_batch_size": 32}))]:
-        assert part2.model_key(**{**parts, **changed}) != key, changed
+    schedule_cfg = {"schedule's warm-up": SimpleNamespace(**{**vars(QUICK), "warmup_epochs": 1}),
+                    "schedule's peak": SimpleNamespace(**{**vars(QUICK), "learning_rate": 5e-3})}
+    changed = {"seed": dict(seed=2), "precision": dict(precision="mixed_bfloat16"), "text": dict(text_ids=changed_text),
+               "vocabulary": dict(vocabulary=list(novel.id_to_char[::-1])),
+               "settings": dict(cfg=SimpleNamespace(**{**vars(QUICK), "lstm_batch_size": 32})),
+               "schedule's epochs": dict(model=lstm_with_schedule(novel.vocab_size, QUICK, epochs=4))}.get(change)
+    if changed is None:  # the same settings in the key, another schedule in the optimizer: the compile configuration
+        changed = dict(model=lstm_with_schedule(novel.vocab_size, schedule_cfg[change]))
+    assert part2.model_key(**parts) == part2.model_key(**{**parts, "model": lstm_with_schedule(novel.vocab_size, QUICK)})
+    assert part2.model_key(**{**parts, **changed}) != part2.model_key(**parts)
 
 
 # ---- Generation ---------------------------------------------------------------------------
@@ -186,28 +205,29 @@ def test_seeded_generation_is_reproducible_and_keeps_the_prompt(novel, lstm):
     assert [len(p) for p in passages] == [3 + 25, 8 + 25]
 
 
-def test_a_long_prompt_is_read_in_one_compiled_call(novel, lstm):
+def test_each_prompt_is_read_in_one_call_of_the_step_model(novel, lstm, monkeypatch):
     step_model = part2.make_step_model(lstm)
-    prompt = (novel.text * 4)[:16_000]
-    part2.sample(step_model, novel.id_to_char, prompt[:100], length=2)  # compiles
-    start = time.perf_counter()
-    assert part2.sample(step_model, novel.id_to_char, prompt, length=5).startswith(prompt)
-    assert time.perf_counter() - start < 20
+    calls = []
+    real = step_model.predict_on_batch
+    monkeypatch.setattr(step_model, "predict_on_batch", lambda inputs: calls.append(inputs[0].shape) or real(inputs))
+    prompts = [(novel.text * 4)[:16_000], "The sailor"]
+    passages = part2.sample(step_model, novel.id_to_char, prompts, length=5)
+    assert calls == [(1, 16_000), (1, 10)]  # one call per prompt, each with the whole prompt
+    assert [passage[:-5] for passage in passages] == prompts
 
 
-@pytest.mark.parametrize("prompt, error, message", [
-    ("The ☂ island", ValueError, r"not in the vocabulary: \['☂'\]"),
-    (b"The", TypeError, "not bytes"), ("", ValueError, "prompt is empty"), ([], ValueError, "no prompts"),
-])
-def test_bad_prompts_get_clear_errors(novel, lstm, prompt, error, message):
-    with pytest.raises(error, match=message):
+@pytest.mark.parametrize("prompt, message", [
+    ("The ☂ island", r"not in the vocabulary: \['☂'\]"), ("", "prompt is empty"), (["The", ""], "prompt is empty")])
+def test_a_prompt_the_model_cannot_start_from_is_named_in_the_error(novel, lstm, prompt, message):
+    with pytest.raises(ValueError, match=message):
         part2.sample(part2.make_step_model(lstm), novel.id_to_char, prompt)
 
 
-@pytest.mark.parametrize("window", [0, 41, 2.0])
-def test_a_window_beyond_the_trained_context_is_refused(novel, window):
-    with pytest.raises(ValueError, match="window must be a whole number from 1 to 40"):
-        part2.sample_window(small_transformer(novel.vocab_size), novel.id_to_char, "The", 40, length=3, window=window)
+def test_both_samplers_apply_the_argument_checks(novel, lstm):
+    with pytest.raises(TypeError, match="not bytes"):
+        part2.sample(part2.make_step_model(lstm), novel.id_to_char, b"The")
+    with pytest.raises(ValueError, match="window"):
+        part2.sample_window(small_transformer(novel.vocab_size), novel.id_to_char, "The", 40, length=3, window=41)
 
 
 # ---- Measurements -------------------------------------------------------------------------
@@ -229,7 +249,21 @@ def test_the_loss_with_a_context_of_n_reads_the_n_characters_just_before(novel, 
         assert loss == pytest.approx(-np.log(probabilities[novel.ids[position]]), rel=1e-4)
 
 
-def test_mean_and_error():
+def test_reading_on_scores_each_position_with_the_prediction_made_just_before_it(novel, lstm):
+    step_model = part2.make_step_model(lstm)
+    ids = novel.ids[:120]
+    positions = np.array([1, 37, 119])
+    losses = part2.losses_reading_on(step_model, ids, positions)
+    h = c = tf.zeros((1, QUICK.lstm_units))
+    expected = {}
+    for t in range(len(ids) - 1):  # one character at a time, the state carried: the logits after ids[t] predict ids[t + 1]
+        logits, h, c = step_model([tf.constant(ids[None, t:t + 1]), h, c])
+        if t + 1 in positions:
+            expected[t + 1] = -np.log(tf.nn.softmax(logits[0, -1]).numpy()[ids[t + 1]])
+    np.testing.assert_allclose(losses, [expected[p] for p in positions], rtol=1e-4)
+
+
+def test_the_mean_and_standard_error_of_each_column_match_a_hand_computation():
     values = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
     mean, error = part2.mean_and_error(values)
     np.testing.assert_allclose(mean, [3.0, 6.0])
@@ -241,7 +275,7 @@ def test_mean_and_error():
 @pytest.fixture(scope="module")
 def bfloat16_lstm(novel):
     keras.utils.set_random_seed(0)
-    model = part2.build_char_lstm(novel.vocab_size, QUICK, DEFAULT, "mixed_bfloat16", 1e-2)
+    model = part2.build_char_lstm(novel.vocab_size, QUICK, "mixed_bfloat16", 1e-2)
     history = model.fit(part2.make_batches(novel.train_chunks, 32, seed=0),
                         validation_data=part2.make_batches(novel.val_chunks, 32), epochs=3, verbose=0)
     return model, history.history["val_loss"]
@@ -255,6 +289,13 @@ def test_mixed_bfloat16_computes_in_bfloat16_keeps_float32_logits_and_learns(nov
     assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
 
 
+def test_the_transformer_in_mixed_bfloat16_computes_its_blocks_in_bfloat16_and_its_logits_in_float32(novel):
+    model = small_transformer(novel.vocab_size, precision="mixed_bfloat16")
+    assert model.get_layer("block_1").dtype_policy.compute_dtype == "bfloat16"
+    assert model.get_layer("logits").dtype_policy.compute_dtype == "float32"
+    assert model(novel.ids[None, :40]).dtype == tf.float32
+
+
 def test_a_bfloat16_step_model_agrees_with_the_model_within_bfloat16_precision(novel, bfloat16_lstm):
     model, _ = bfloat16_lstm
     step_model = part2.make_step_model(model)
@@ -266,10 +307,17 @@ def test_a_bfloat16_step_model_agrees_with_the_model_within_bfloat16_precision(n
                                    tf.nn.softmax(step_logits[:, -1]), atol=1e-2)
 
 
+def saved_and_loaded(model):
+    """The model saved by ch16.load_or_train, then loaded by a second call with the same key."""
+    ch16.load_or_train(model, "k" * 16, lambda m: {"loss": [1.0], "val_loss": [1.0], "seconds": [1.0]})
+    loaded, _ = ch16.load_or_train(model, "k" * 16, lambda m: pytest.fail("trained again"))
+    assert loaded is not model
+    return loaded
+
+
 def test_a_saved_bfloat16_model_reloads_with_its_policy(novel, bfloat16_lstm, cache):
     model, _ = bfloat16_lstm
-    save_trained(model, {"loss": [1.0], "val_loss": [1.0]}, "k" * 16)
-    loaded, _ = load_trained(model.name, "k" * 16)
+    loaded = saved_and_loaded(model)
     assert loaded.get_layer("lstm").dtype_policy.name == "mixed_bfloat16"
     ids = tf.constant([novel.ids[:40]])
     np.testing.assert_allclose(loaded(ids), model(ids), atol=1e-6)
@@ -334,7 +382,7 @@ def test_the_softmax_equals_an_independent_computation():
 
 
 def test_the_window_sampler_takes_one_prompt(novel):
-    with pytest.raises(TypeError, match="takes one prompt, a string, not a list"):
+    with pytest.raises(TypeError, match="takes one prompt, a string, not list"):
         part2.sample_window(small_transformer(novel.vocab_size), novel.id_to_char, ["The", "A"], 40, length=3)
 
 
@@ -346,14 +394,16 @@ def test_positional_encodings_alternate_sines_and_cosines_for_any_depth(depth):
     np.testing.assert_allclose(encoding[0, 1::2], 1, atol=1e-7)  # cos(0)
 
 
-def test_positional_encodings_depend_on_relative_position_only():
-    encoding = part2.sinusoidal_encoding(50, 16).astype(np.float64)
-    similarity = encoding @ encoding.T
-    for offset in (1, 3, 10):
-        diagonal = np.diagonal(similarity, offset)
-        np.testing.assert_allclose(diagonal, diagonal[0], atol=1e-4)
-    np.testing.assert_allclose(np.diagonal(similarity), 16 / 2, atol=1e-4)
-    assert len({tuple(row) for row in np.round(encoding, 4)}) == 50
+def test_the_encoding_k_positions_on_is_a_rotation_of_each_sine_cosine_pair_by_an_angle_set_by_k_alone():
+    """sin(a(p + k)) = sin(ap) cos(ak) + cos(ap) sin(ak), and cos(a(p + k)) = cos(ap) cos(ak) - sin(ap) sin(ak),
+    with sin(ak), cos(ak) read from the encoding of position k itself: the same linear map for every p."""
+    encoding = part2.sinusoidal_encoding(60, 16).astype(np.float64)
+    sines, cosines = encoding[:, 0::2], encoding[:, 1::2]
+    for k in (1, 3, 10):
+        p = np.arange(60 - k)
+        np.testing.assert_allclose(sines[p + k], sines[p] * cosines[k] + cosines[p] * sines[k], atol=1e-5)
+        np.testing.assert_allclose(cosines[p + k], cosines[p] * cosines[k] - sines[p] * sines[k], atol=1e-5)
+    assert len({tuple(row) for row in np.round(encoding, 4)}) == 60  # and every position is distinct
 
 
 def test_the_transformer_embedding_adds_token_and_position_vectors(novel):
@@ -392,9 +442,11 @@ def test_the_transformer_is_causal(novel):
     assert not np.allclose(before[:, 25:], after[:, 25:], atol=1e-3)
 
 
-def test_the_transformer_saves_and_reloads_with_its_custom_layers(novel, cache):
-    model = small_transformer(novel.vocab_size, num_blocks=2)
-    save_trained(model, {"loss": [1.0], "val_loss": [1.0]}, "t" * 16)
-    loaded, _ = load_trained(model.name, "t" * 16)
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_keras_reloads_a_saved_transformer_in_the_precision_it_was_built_in(novel, tmp_path, precision):
+    model = small_transformer(novel.vocab_size, num_blocks=2, precision=precision)
+    model.save(tmp_path / "transformer.keras")
+    loaded = keras.saving.load_model(tmp_path / "transformer.keras")  # under the global policy, float32
+    assert loaded.get_layer("block_1").attention.dtype_policy.name == precision
     ids = novel.ids[None, :40]
     np.testing.assert_allclose(loaded(ids), model(ids), atol=1e-5)
