@@ -238,7 +238,7 @@ axes[0].legend()
 ch16.show_figure(fig, "part1_gradient_norms")
 
 
-# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units stay near the linear regime. For $\rho > 1$ the norm then *grows* over many steps (to 6.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.1 --> at step 14 for $\rho = 1.1$, to hundreds at step 35 for $\rho = 1.5$, as printed), until the growing state itself saturates the tanh (the mean $1 - h^2$ over the 60 steps is 0.70<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.5 --> for $\rho = 1.5$, against 0.99<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 --> for $\rho = 0.9$) and caps it, while the linear RNN's norm keeps growing geometrically (left panel). For $\rho < 1$ the norm vanishes in the long run, but not at once: with $\rho = 0.9$ it first *grows*, to 1.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 --> at step 2, before it shrinks. That is *transient growth*: a random $\mathbf{W}_{hh}$ is not a normal matrix (its eigenvectors are not orthogonal), so a few of its powers can have a norm above 1 even though the spectral radius, which sets only the long-run rate, is below 1. These figures come from one draw of random weights and inputs. The rule: saturation shrinks the product; without saturation, $\rho < 1$ makes it vanish in the long run (after possible transient growth) and $\rho > 1$ makes it grow, geometrically in a linear RNN and in a tanh RNN until the state saturates. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
+# Both failure modes show. With a strong input drive the units saturate (the mean $1 - h^2$ is about a quarter), every step multiplies the product by small factors, and the gradient vanishes even for $\rho = 1.5$. With a weak drive the units stay near the linear regime. For $\rho > 1$ the norm then *grows* over many steps (to 6.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.1 #3 --> at step 14 for $\rho = 1.1$, to hundreds at step 35 for $\rho = 1.5$, as printed), until the growing state itself saturates the tanh (the mean $1 - h^2$ over the 60 steps is 0.70<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 1.5 #10 --> for $\rho = 1.5$, against 0.99<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 #10 --> for $\rho = 0.9$) and caps it, while the linear RNN's norm keeps growing geometrically (left panel). For $\rho < 1$ the norm vanishes in the long run, but not at once: with $\rho = 0.9$ it first *grows*, to 1.9<!-- output:part1 tanh RNN, weak input drive (0.01), ρ = 0.9 #3 --> at step 2, before it shrinks. That is *transient growth*: a random $\mathbf{W}_{hh}$ is not a normal matrix (its eigenvectors are not orthogonal), so a few of its powers can have a norm above 1 even though the spectral radius, which sets only the long-run rate, is below 1. These figures come from one draw of random weights and inputs. The rule: saturation shrinks the product; without saturation, $\rho < 1$ makes it vanish in the long run (after possible transient growth) and $\rho > 1$ makes it grow, geometrically in a linear RNN and in a tanh RNN until the state saturates. Remedies include gradient clipping (for exploding gradients), truncated back-propagation through time, and, most successfully, gated cells such as the LSTM.
 
 # ### 2.5 Long short-term memory cells
 # 
@@ -386,7 +386,7 @@ print(example_ids)
 print([vocabulary[i] for i in example_ids])
 
 
-# **Coming from the book.** The printed chapter encoded the reviews with `tfds.deprecated.text.Tokenizer` and `TokenTextEncoder` from `tensorflow_datasets` (still shipped, under `deprecated`, by version 4.9.10), run in Python on every review. The tokenizer splits on anything that is not a letter or digit and keeps the case, so "Don't" becomes "Don" and "t", and `<br />` becomes the word "br"; the encoder numbers every word of its vocabulary from 1, with one id for all unknown words. Here both encode the same review, the book's encoder with a vocabulary of that review's own words plus one unknown word:
+# **Coming from the book.** The printed chapter encoded the reviews with `tfds.features.text.Tokenizer` and `TokenTextEncoder` from `tensorflow_datasets` (today under `tfds.deprecated.text`, still shipped by version 4.9.10), run in Python on every review. The tokenizer splits on anything that is not a letter or digit and keeps the case, so "Don't" becomes "Don" and "t", and `<br />` becomes the word "br"; the encoder numbers every word of its vocabulary from 1, with one id for all unknown words. Here both encode the same review, the book's encoder with a vocabulary of that review's own words plus one unknown word:
 
 import tensorflow_datasets as tfds
 
@@ -476,7 +476,7 @@ print(f"{len(epoch_shapes)} batches; the last 10:", epoch_shapes[-10:])
 
 # The longest reviews come last, a few to a batch or alone. Trained in this order, every epoch would end with a run of updates, each computed from one or two very long reviews, that pulls the weights towards them. Shuffling the batches, with a buffer larger than the number of batches in an epoch, spreads them over the epoch.
 # 
-# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. `ch16.autotune_off` turns off `tf.data` autotuning, which gives the same batches: with it on, `fit` sat idle between the epochs of this chapter's training, longer each epoch ([the benchmarks](benchmarks/README.md#other-measurements) give the seconds; why TensorFlow 2.21 waits there was not measured). The prefetch buffer of 8 batches still overlaps input and training.
+# The complete input pipelines: the encoded reviews are cached in memory after the first epoch; the training reviews are reshuffled every epoch before bucketing (so batches differ from epoch to epoch) and the training batches are shuffled after it; `prefetch(8)` prepares the next batches while the model trains on the current one. `ch16.autotune_off` turns off `tf.data` autotuning, which gives the same batches: with it on, `fit` once sat idle for 10.6<!-- bench:autotune_stall on.epoch_2.outside_steps --> s between two epochs of this chapter's training ([the benchmarks](benchmarks/README.md#autotuning)). The prefetch buffer of 8 batches still overlaps input and training.
 
 #| export
 BATCH_SHUFFLE_BUFFER = 1_000  # batches: more than an epoch of this part holds, so the whole epoch is mixed
@@ -518,7 +518,7 @@ np.testing.assert_allclose(one_hot @ tiny_embedding.embeddings.numpy(), tiny_vec
 # 
 # #### 3.1.3 Building an RNN model
 # 
-# Keras offers three recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its output at the final step, $\mathbf{h}^{(T)}$. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions (`ch16.print_summary` prints Keras's summary as plain text):
+# Keras offers three basic recurrent layers: `SimpleRNN` (section 2.2), `LSTM` (section 2.5) and `GRU`, a gated cell with two gates and no separate cell state. Stacking recurrent layers needs `return_sequences=True` on all but the last, so that each passes its whole output sequence on; the last returns only its output at the final step, $\mathbf{h}^{(T)}$. Three small stacked models, each on a vocabulary of 1,000 words embedded in 32 dimensions (`ch16.print_summary` prints Keras's summary as plain text):
 
 def stacked_model(recurrent_layer):
     kind = recurrent_layer.__name__
@@ -557,7 +557,7 @@ for kind, model in stacked_models.items():
 # 
 # Two kinds of dropout fight overfitting (the embedding table alone holds most of the parameters): `SpatialDropout1D` drops whole embedding dimensions of a review during training, and `Dropout` drops some of the LSTM's final features; both pass the mask through. The optimizer clips gradients with `clipnorm=1.0`: Keras rescales the gradient of *each* weight variable separately to a norm of at most 1 (`global_clipnorm` would instead rescale the whole gradient, keeping its direction). Clipping is a common precaution against the exploding gradients of section 2.4; with Adam, which divides each step by a running average of the gradient's size, a single large gradient moves each weight by at most about three times the learning rate in the step where it arrives, whether clipped or not (momentum carries some of it into the next steps), and clipping mainly keeps it from inflating those averages. Its effect on this model was not measured.
 
-# `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final outputs, so the classifier sees both ends of the review in a "recent" state. On an NVIDIA GPU, Keras runs `LSTM` and `GRU` layers as fused cuDNN kernels when they keep the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0` and `unroll=False` (and, for a `GRU`, the default `reset_after=True`). A mask is then allowed only if it marks right-padded sequences with at least one real step each: Keras 3.15 checks that with a `tf.Assert` (`_assert_valid_mask` in `keras/src/backend/tensorflow/rnn.py`). Called eagerly, a failed check is caught and the layer falls back to its generic loop; inside the compiled step of `fit` or `predict` the assertion fails the step. So a model with `mask_zero=True` fed left-padded sequences (the default of `keras.utils.pad_sequences`) or an all-padding row stops with an error on a GPU instead of falling back. The buckets here pad on the right and every review has a token; every LSTM of the chapter has the eligible configuration, and a test checks the layers' settings. `SimpleRNN` has no cuDNN kernel on any device. (GPU runs are not measured by this repository.)
+# `Bidirectional` runs one LSTM from the first word to the last and a second one from the last word to the first, and concatenates their final outputs, so the classifier sees both ends of the review in a "recent" state. On an NVIDIA GPU, Keras runs `LSTM` and `GRU` layers as fused cuDNN kernels when they keep the default `tanh`/`sigmoid` activations, `use_bias=True`, `recurrent_dropout=0` and `unroll=False` (and, for a `GRU`, the default `reset_after=True`). A mask is then allowed only if it marks right-padded sequences with at least one real step each; inside the compiled step of `fit` or `predict`, Keras 3.15 checks that with an assertion, so a model with `mask_zero=True` fed left-padded sequences (the default of `keras.utils.pad_sequences`) or an all-padding row stops with an error on a GPU instead of falling back to the generic loop. The buckets here pad on the right and every review has a token, and every LSTM of the chapter keeps the eligible configuration. `SimpleRNN` has no cuDNN kernel on any device.
 # 
 # Every layer is named, so the summaries and the saved models read the same in every run.
 
@@ -579,6 +579,7 @@ def build_classifier(recurrent_layer, name, vocab_size, cfg, mask_zero=True):
     return model
 
 
+keras.utils.set_random_seed(SEED)  # the starting weights follow from the seed alone, whatever ran before
 bilstm_model = build_classifier(layers.Bidirectional(layers.LSTM(cfg.rnn_units), name="bidirectional_lstm"),
                                 "bilstm", vocab_size, cfg)
 ch16.print_summary(bilstm_model)
@@ -618,13 +619,13 @@ def train_or_load(model, train_batches, val_batches, pipeline=()):
     return model, history
 
 
-# Training shows its progress within each epoch and then one line per epoch with its seconds (29.0<!-- part1 bilstm.seconds_per_epoch --> s on average in the committed run, on the CPU printed by the setup cell; no GPU time was measured); the learning-rate cuts and the kept epoch are reported as they happen.
+# Training shows its progress within each epoch and then one line per epoch with its seconds (35.2<!-- part1 bilstm.seconds_per_epoch --> s on average in the committed run, on the CPU printed by the setup cell; no GPU time was measured); the learning-rate cuts and the kept epoch are reported as they happen.
 
 bilstm_model, bilstm_history = train_or_load(bilstm_model, train_ds, val_ds)
 ch16.plot_history(bilstm_history, ["loss", "accuracy"], "Bidirectional LSTM", "part1_bilstm_history")
 
 
-# The curves show the training accuracy climbing above the validation accuracy as the epochs go on: the model starts to memorise the training reviews. The validation loss was lowest at epoch 4<!-- part1 bilstm.best_epoch -->; it rose in the next epoch, which cut the learning rate, and early stopping ended training after epoch 6<!-- part1 bilstm.epochs --> and kept epoch 4's weights (the dotted line).
+# The curves show the training accuracy climbing above the validation accuracy as the epochs go on: the model starts to memorise the training reviews. The validation loss was lowest at epoch 7<!-- part1 bilstm.best_epoch -->. Each epoch that did not improve on the best cut the learning rate, and early stopping ended training after epoch 9<!-- part1 bilstm.epochs -->, keeping the weights of epoch 7<!-- part1 bilstm.best_epoch --> (the dotted line).
 # 
 # **Test accuracy.** The model is evaluated once on the 25,000 official test reviews:
 
@@ -658,6 +659,7 @@ val_last100 = make_batches(last_tokens(val_encoded, 100), cfg.batch_size)
 
 # The three models train with the same recipe; the seconds of their epochs are printed below each.
 
+keras.utils.set_random_seed(SEED)
 birnn_model = build_classifier(layers.Bidirectional(layers.SimpleRNN(cfg.rnn_units), name="bidirectional_simple_rnn"),
                                "birnn_last100", vocab_size, cfg)
 birnn_model, birnn_history = train_or_load(birnn_model, train_last100, val_last100, pipeline=[last_tokens])
@@ -667,6 +669,7 @@ ch16.plot_history(birnn_history, ["loss", "accuracy"], "Bidirectional SimpleRNN,
 
 # The unidirectional `SimpleRNN` on full reviews:
 
+keras.utils.set_random_seed(SEED)
 rnn_model = build_classifier(layers.SimpleRNN(cfg.rnn_units, name="simple_rnn"), "rnn_full", vocab_size, cfg)
 rnn_model, rnn_history = train_or_load(rnn_model, train_ds, val_ds)
 ch16.plot_history(rnn_history, ["loss", "accuracy"], "Unidirectional SimpleRNN, full reviews", "part1_rnn_history")
@@ -674,6 +677,7 @@ ch16.plot_history(rnn_history, ["loss", "accuracy"], "Unidirectional SimpleRNN, 
 
 # The unidirectional LSTM on full reviews, the control:
 
+keras.utils.set_random_seed(SEED)
 lstm_model = build_classifier(layers.LSTM(cfg.rnn_units, name="lstm"), "lstm_full", vocab_size, cfg)
 lstm_model, lstm_history = train_or_load(lstm_model, train_ds, val_ds)
 ch16.plot_history(lstm_history, ["loss", "accuracy"], "Unidirectional LSTM, full reviews", "part1_lstm_history")
@@ -764,17 +768,17 @@ ch16.report(pd.DataFrame(differences).T, **figures)
 
 # A difference several standard errors from zero would not vanish on another draw of test reviews like these; a difference within one or two could. The paired standard error covers the test reviews only: the seed, which changes the train/validation split, the initial weights, dropout and the order of the batches, moves the results too. `benchmarks/part1_seeds.py` reran this notebook with seeds 1, 2 and 3 (its seed 1 is this run); test accuracy, mean ± standard deviation over the three seeds:
 # 
-# | model | seed 1 (this run) | seed 2 | seed 3 | mean ± sd |
+# | model | seed 1 (this run; ± paired standard error) | seed 2 | seed 3 | mean ± sd |
 # |---|---:|---:|---:|---:|
-# | bidirectional LSTM | 0.8765<!-- bench:part1_seeds bilstm.seed_1 --> | 0.8750<!-- bench:part1_seeds bilstm.seed_2 --> | 0.8796<!-- bench:part1_seeds bilstm.seed_3 --> | 0.8770<!-- bench:part1_seeds bilstm.mean --> ± 0.0023<!-- bench:part1_seeds bilstm.sd --> |
-# | unidirectional LSTM | 0.8792<!-- bench:part1_seeds lstm_full.seed_1 --> | 0.8802<!-- bench:part1_seeds lstm_full.seed_2 --> | 0.8784<!-- bench:part1_seeds lstm_full.seed_3 --> | 0.8793<!-- bench:part1_seeds lstm_full.mean --> ± 0.0009<!-- bench:part1_seeds lstm_full.sd --> |
-# | unidirectional `SimpleRNN` | 0.8586<!-- bench:part1_seeds rnn_full.seed_1 --> | 0.8642<!-- bench:part1_seeds rnn_full.seed_2 --> | 0.8630<!-- bench:part1_seeds rnn_full.seed_3 --> | 0.8619<!-- bench:part1_seeds rnn_full.mean --> ± 0.0029<!-- bench:part1_seeds rnn_full.sd --> |
-# | bidirectional `SimpleRNN`, last 100 tokens | 0.8448<!-- bench:part1_seeds birnn_last100.seed_1 --> | 0.8437<!-- bench:part1_seeds birnn_last100.seed_2 --> | 0.8326<!-- bench:part1_seeds birnn_last100.seed_3 --> | 0.8404<!-- bench:part1_seeds birnn_last100.mean --> ± 0.0067<!-- bench:part1_seeds birnn_last100.sd --> |
-# | *difference:* bidirectional LSTM − LSTM | -0.0027<!-- bench:part1_seeds bilstm - lstm_full.seed_1 --> | -0.0052<!-- bench:part1_seeds bilstm - lstm_full.seed_2 --> | +0.0012<!-- bench:part1_seeds bilstm - lstm_full.seed_3 --> | -0.0022<!-- bench:part1_seeds bilstm - lstm_full.mean --> ± 0.0032<!-- bench:part1_seeds bilstm - lstm_full.sd --> |
-# | *difference:* LSTM − `SimpleRNN` | +0.0206<!-- bench:part1_seeds lstm_full - rnn_full.seed_1 --> | +0.0160<!-- bench:part1_seeds lstm_full - rnn_full.seed_2 --> | +0.0154<!-- bench:part1_seeds lstm_full - rnn_full.seed_3 --> | +0.0173<!-- bench:part1_seeds lstm_full - rnn_full.mean --> ± 0.0028<!-- bench:part1_seeds lstm_full - rnn_full.sd --> |
-# | *difference:* `SimpleRNN` − bidirectional `SimpleRNN` on the last 100 | +0.0138<!-- bench:part1_seeds rnn_full - birnn_last100.seed_1 --> | +0.0205<!-- bench:part1_seeds rnn_full - birnn_last100.seed_2 --> | +0.0304<!-- bench:part1_seeds rnn_full - birnn_last100.seed_3 --> | +0.0216<!-- bench:part1_seeds rnn_full - birnn_last100.mean --> ± 0.0084<!-- bench:part1_seeds rnn_full - birnn_last100.sd --> |
+# | bidirectional LSTM | 0.8815<!-- bench:part1_seeds bilstm.seed_1 --> | 0.8811<!-- bench:part1_seeds bilstm.seed_2 --> | 0.8764<!-- bench:part1_seeds bilstm.seed_3 --> | 0.8797<!-- bench:part1_seeds bilstm.mean --> ± 0.0029<!-- bench:part1_seeds bilstm.sd --> |
+# | unidirectional LSTM | 0.8775<!-- bench:part1_seeds lstm_full.seed_1 --> | 0.8766<!-- bench:part1_seeds lstm_full.seed_2 --> | 0.8806<!-- bench:part1_seeds lstm_full.seed_3 --> | 0.8782<!-- bench:part1_seeds lstm_full.mean --> ± 0.0021<!-- bench:part1_seeds lstm_full.sd --> |
+# | unidirectional `SimpleRNN` | 0.8712<!-- bench:part1_seeds rnn_full.seed_1 --> | 0.8658<!-- bench:part1_seeds rnn_full.seed_2 --> | 0.8706<!-- bench:part1_seeds rnn_full.seed_3 --> | 0.8692<!-- bench:part1_seeds rnn_full.mean --> ± 0.0030<!-- bench:part1_seeds rnn_full.sd --> |
+# | bidirectional `SimpleRNN`, last 100 tokens | 0.8383<!-- bench:part1_seeds birnn_last100.seed_1 --> | 0.8447<!-- bench:part1_seeds birnn_last100.seed_2 --> | 0.8450<!-- bench:part1_seeds birnn_last100.seed_3 --> | 0.8427<!-- bench:part1_seeds birnn_last100.mean --> ± 0.0038<!-- bench:part1_seeds birnn_last100.sd --> |
+# | *difference:* bidirectional LSTM − LSTM | +0.0040<!-- bench:part1_seeds bilstm - lstm_full.seed_1 --> ± 0.0016<!-- part1 bilstm_minus_lstm_full.standard_error --> | +0.0046<!-- bench:part1_seeds bilstm - lstm_full.seed_2 --> | -0.0042<!-- bench:part1_seeds bilstm - lstm_full.seed_3 --> | +0.0014<!-- bench:part1_seeds bilstm - lstm_full.mean --> ± 0.0049<!-- bench:part1_seeds bilstm - lstm_full.sd --> |
+# | *difference:* LSTM − `SimpleRNN` | +0.0064<!-- bench:part1_seeds lstm_full - rnn_full.seed_1 --> ± 0.0017<!-- part1 lstm_full_minus_rnn_full.standard_error --> | +0.0108<!-- bench:part1_seeds lstm_full - rnn_full.seed_2 --> | +0.0100<!-- bench:part1_seeds lstm_full - rnn_full.seed_3 --> | +0.0091<!-- bench:part1_seeds lstm_full - rnn_full.mean --> ± 0.0024<!-- bench:part1_seeds lstm_full - rnn_full.sd --> |
+# | *difference:* `SimpleRNN` − bidirectional `SimpleRNN` on the last 100 | +0.0329<!-- bench:part1_seeds rnn_full - birnn_last100.seed_1 --> ± 0.0022<!-- part1 rnn_full_minus_birnn_last100.standard_error --> | +0.0210<!-- bench:part1_seeds rnn_full - birnn_last100.seed_2 --> | +0.0256<!-- bench:part1_seeds rnn_full - birnn_last100.seed_3 --> | +0.0265<!-- bench:part1_seeds rnn_full - birnn_last100.mean --> ± 0.0060<!-- bench:part1_seeds rnn_full - birnn_last100.sd --> |
 
-# Two comparisons held with every seed and stand several standard errors clear of zero on the test reviews: the LSTM ahead of the `SimpleRNN` (+0.0206<!-- part1 lstm_full_minus_rnn_full.difference --> ± 0.0021<!-- part1 lstm_full_minus_rnn_full.standard_error --> in this run), and the `SimpleRNN` on whole reviews ahead of the bidirectional `SimpleRNN` on the last 100 tokens (+0.0138<!-- part1 rnn_full_minus_birnn_last100.difference --> ± 0.0022<!-- part1 rnn_full_minus_birnn_last100.standard_error -->). The two LSTMs are not told apart: in this run the unidirectional one is ahead (the difference is −0.0026<!-- part1 bilstm_minus_lstm_full.difference --> ± 0.0016<!-- part1 bilstm_minus_lstm_full.standard_error -->, under two standard errors), and the order changes with the seed. So on these data a second direction does not buy accuracy; the two models also differ in capacity (twice the recurrent parameters and features), and the LSTM and the `SimpleRNN` in cell type and capacity, so the table does not say which of those helps. Another processor moves the results too: [the benchmarks](benchmarks/README.md#part-1-seeds-and-processors) compare these runs with runs of the same recipe on another CPU, and train this `SimpleRNN` on the book's batches (random, unmasked, of 32 reviews) against the chapter's.
+# Two comparisons held with every seed and stand several standard errors clear of zero on this run's test reviews: the LSTM ahead of the `SimpleRNN` (+0.0064<!-- part1 lstm_full_minus_rnn_full.difference --> ± 0.0017<!-- part1 lstm_full_minus_rnn_full.standard_error -->), and the `SimpleRNN` on whole reviews ahead of the bidirectional `SimpleRNN` on the last 100 tokens (+0.0329<!-- part1 rnn_full_minus_birnn_last100.difference --> ± 0.0022<!-- part1 rnn_full_minus_birnn_last100.standard_error -->). The two LSTMs are not told apart. In this run the bidirectional one is ahead by +0.0040<!-- part1 bilstm_minus_lstm_full.difference --> ± 0.0016<!-- part1 bilstm_minus_lstm_full.standard_error -->, about two and a half standard errors of the test reviews, but the seed moves the difference by more: it is -0.0042<!-- bench:part1_seeds bilstm - lstm_full.seed_3 --> at seed 3, +0.0014<!-- bench:part1_seeds bilstm - lstm_full.mean --> ± 0.0049<!-- bench:part1_seeds bilstm - lstm_full.sd --> over the three seeds. So no gain from the second direction shows on these data; the two models also differ in capacity (twice the recurrent parameters and features), and the LSTM and the `SimpleRNN` in cell type and capacity, so the table does not say which of those helps. [The benchmarks](benchmarks/README.md#part-1-seeds-and-processors) compare these runs with runs of the same recipe on another CPU, and train this `SimpleRNN` on the book's batches (random, unmasked, of 32 reviews) against the chapter's.
 
 # #### 3.1.6 Predicting the sentiment of new reviews
 # 
@@ -806,7 +810,7 @@ ch16.report("\n".join(f"P(positive) = {probability:.3f}  {review}" for review, p
             **{f"new_review_{i + 1}.p_positive": probability for i, probability in enumerate(probabilities)})
 
 
-# The first two reviews get clear verdicts (0.981<!-- part1 new_review_1.p_positive --> and 0.052<!-- part1 new_review_2.p_positive -->). The third, "Not bad at all: slow in the middle, yet the ending makes up for it.", is meant as positive and gets P(positive) = 0.117<!-- part1 new_review_3.p_positive -->, a wrong call. Sentences like it are plausibly hard for this model: "bad" and "slow" are strong negative words in reviews, while the negation ("not bad") and the contrast ("yet ... makes up for it") that reverse them are rarer patterns. A single review proves little either way, but it is a reminder that a test accuracy near 0.88 leaves about one review in eight misjudged.
+# The first two reviews get clear verdicts (0.992<!-- part1 new_review_1.p_positive --> and 0.029<!-- part1 new_review_2.p_positive -->). The third, "Not bad at all: slow in the middle, yet the ending makes up for it.", is meant as positive and gets P(positive) = 0.075<!-- part1 new_review_3.p_positive -->, a wrong call. Sentences like it are plausibly hard for this model: "bad" and "slow" are strong negative words in reviews, while the negation ("not bad") and the contrast ("yet ... makes up for it") that reverse them are rarer patterns. A single review proves little either way, but it is a reminder that a test accuracy near 0.88 leaves about one review in eight misjudged.
 # 
 # A bad input gets a clear error instead of a meaningless probability (shown on purpose):
 
@@ -834,7 +838,7 @@ for name, model in [("with the mask", bilstm_model), ("without the mask", unmask
 
 # ## 4 Summary
 # 
-# We computed a `SimpleRNN` and an LSTM step by hand and matched Keras to float32 rounding, measured when gradients vanish, explode or grow for a while, and built a sentiment classifier whose input pipeline encodes reviews inside `tf.data`, buckets them by length to avoid padding, shuffles the batches so that no epoch ends with the longest reviews, and caches and prefetches them. Over three seeds the bidirectional LSTM reached a test accuracy of 0.8770<!-- bench:part1_seeds bilstm.mean --> ± 0.0023<!-- bench:part1_seeds bilstm.sd -->, the unidirectional LSTM 0.8793<!-- bench:part1_seeds lstm_full.mean --> ± 0.0009<!-- bench:part1_seeds lstm_full.sd --> and the unidirectional `SimpleRNN` 0.8619<!-- bench:part1_seeds rnn_full.mean --> ± 0.0029<!-- bench:part1_seeds rnn_full.sd -->. The LSTM's lead over the `SimpleRNN` held with every seed; the two LSTMs are not told apart. The run's hardware, versions and wall time:
+# We computed a `SimpleRNN` and an LSTM step by hand and matched Keras to float32 rounding, measured when gradients vanish, explode or grow for a while, and built a sentiment classifier whose input pipeline encodes reviews inside `tf.data`, buckets them by length to avoid padding, shuffles the batches so that no epoch ends with the longest reviews, and caches and prefetches them. Over three seeds the bidirectional LSTM reached a test accuracy of 0.8797<!-- bench:part1_seeds bilstm.mean --> ± 0.0029<!-- bench:part1_seeds bilstm.sd -->, the unidirectional LSTM 0.8782<!-- bench:part1_seeds lstm_full.mean --> ± 0.0021<!-- bench:part1_seeds lstm_full.sd --> and the unidirectional `SimpleRNN` 0.8692<!-- bench:part1_seeds rnn_full.mean --> ± 0.0030<!-- bench:part1_seeds rnn_full.sd -->. The LSTM's lead over the `SimpleRNN` held with every seed; the two LSTMs are not told apart. The run's hardware, versions and wall time:
 
 ch16.print_run_summary(started)
 

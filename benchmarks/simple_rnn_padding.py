@@ -12,9 +12,8 @@ most max_epochs epochs) on the chapter's encoded reviews, seed 1, two ways:
   (``mask_zero=False``), as in benchmarks/imdb_pipeline_benchmark.py;
 * chapter's batches: length buckets of up to 128 reviews, right-padded, with the mask.
 
-It prints each epoch and the test accuracy of the kept epoch for both. One seed each; the random
-state differs from the notebook's (which builds other models first), so the chapter's-batches run
-is not the notebook's run of the same model. The two runs change the mask, the padding and the
+It prints each epoch and the test accuracy of the kept epoch for both. One seed each; the chapter's-
+batches run is not the notebook's run of the same model, and its results differ a little from it. The two runs change the mask, the padding and the
 batch size together: they show that the book's batching stops this model from learning here, not
 which of the three does it.
 

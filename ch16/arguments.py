@@ -4,7 +4,8 @@ call is bounded. (The checks that teach, an empty prompt or an unknown character
 
 from numbers import Integral, Real
 
-MAX_CHARACTERS = 1_000_000  # prompt characters read plus characters drawn, in one call: minutes on a CPU
+MAX_CHARACTERS = 1_000_000  # prompt characters read plus characters drawn, in one call
+MAX_PROMPTS, MAX_PROMPT_CHARACTERS = 1_000, 100_000  # a batch of prompts, and one prompt read in one call
 
 
 def _whole(value, low, high, name):
@@ -27,8 +28,9 @@ def check_sampling(prompts, length, scale_factor, seed, window=None, trained_len
     if not isinstance(prompts, (list, tuple)):
         raise TypeError(f"prompts must be a string or a list of strings, not {type(prompts).__name__}")
     _strings(prompts, "prompt {i} must be a string, not {kind}")
-    if not prompts:
-        raise ValueError("no prompts given")
+    if not 1 <= len(prompts) <= MAX_PROMPTS or max(map(len, prompts)) > MAX_PROMPT_CHARACTERS:
+        raise ValueError(f"one call takes 1 to {MAX_PROMPTS:,} prompts of at most {MAX_PROMPT_CHARACTERS:,} "
+                         f"characters each, not {len(prompts):,} of up to {max(map(len, prompts), default=0):,}")
     _whole(length, 1, MAX_CHARACTERS, "length")
     if isinstance(scale_factor, bool) or not isinstance(scale_factor, Real) or not 1e-3 <= scale_factor <= 1e3:
         raise ValueError(f"scale_factor must be a number from 0.001 to 1,000, not {scale_factor!r}")

@@ -15,20 +15,22 @@ from ch16.errors import DataError
 ANSWER_SECONDS = 60  # for the response headers, and for each read of the body
 
 
-def printable(text, limit=200):
-    """Text from outside (a server, a file name) made safe to print: no control or escape characters."""
+def printable(text, limit=200):  # text from outside (a server, a file name), safe to print: no control characters
     return "".join(c if c.isprintable() else "?" for c in str(text))[:limit]
 
 
 def sha256_of(path):
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as error:
+        raise DataError(f"{printable(path)} cannot be read ({error.strerror or error}).") from None
 
 
 def _fetch(url, out, answered, stop, max_bytes):
     with urllib.request.urlopen(url, timeout=ANSWER_SECONDS) as response:
         answered.set()
-        total, received, shown = int(response.headers.get("Content-Length") or 0), 0, -1
+        total, received, shown = getattr(response, "length", None) or 0, 0, -1  # http.client's parse of Content-Length
         while not stop.is_set() and (block := getattr(response, "read1", response.read)(1 << 20)):  # what came
             received += len(block)
             if received > max_bytes:

@@ -3,7 +3,6 @@
 import contextlib
 import os
 import platform
-import sys
 from pathlib import Path
 
 from ch16.errors import SettingError
@@ -14,7 +13,7 @@ _POLICY = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed
 
 
 def _cpuinfo():  # the first processor's fields of /proc/cpuinfo (Linux), lower-case keys; {} elsewhere
-    try:
+    try:  # (no such file elsewhere)
         lines = Path("/proc/cpuinfo").read_text(errors="replace").split("\n\n")[0].splitlines()
     except OSError:
         return {}
@@ -24,7 +23,7 @@ def _cpuinfo():  # the first processor's fields of /proc/cpuinfo (Linux), lower-
 def cpu_model():
     """The CPU's model, with its family, model and stepping where Linux gives them (a virtual machine
     may call itself only "AMD EPYC"); elsewhere what Python's ``platform`` knows."""
-    fields = _cpuinfo() if sys.platform.startswith("linux") else {}
+    fields = _cpuinfo()
     if fields.get("model name"):
         ids = ", ".join(f"{key} {fields[key]}" for key in ("cpu family", "model", "stepping") if key in fields)
         return f"{fields['model name']} ({ids})" if ids else fields["model name"]
@@ -33,7 +32,7 @@ def cpu_model():
 
 def cpu_flags():
     """The CPU feature flags Linux lists (x86 ``flags``, Arm ``features``), or None elsewhere."""
-    fields = _cpuinfo() if sys.platform.startswith("linux") else {}
+    fields = _cpuinfo()
     flags = fields.get("flags") or fields.get("features")
     return set(flags.split()) if flags else None
 

@@ -77,9 +77,9 @@ def imdb_folder(data_dir=None, cache_dir=None, url=IMDB_URL, sha256=IMDB_SHA256)
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    except (OSError, tarfile.TarError, EOFError) as error:  # the archive is the official one: the cache failed
-        raise DataError(f"The data cache {cache} cannot be used ({getattr(error, 'strerror', None) or error}): set "
-                        "CH16_CACHE_DIR to another folder.") from None
+    except (OSError, tarfile.TarError, EOFError) as error:  # the official archive: the cache or the disk failed
+        raise DataError(f"The reviews could not be extracted into {cache} ({getattr(error, 'strerror', None) or error})"
+                        ": set CH16_CACHE_DIR to another folder, or extract them and set CH16_DATA_DIR.") from None
     return extracted
 
 
@@ -87,10 +87,6 @@ def _labelled(name):  # a labelled review, or one of the folders above it
     parts = PurePosixPath(name).parts
     return parts[:1] == ("aclImdb",) and (len(parts) == 1 or parts[1] in IMDB_SPLITS and
                                          (len(parts) == 2 or parts[2] in IMDB_CLASSES))
-
-
-def _review_order(entry):  # files named ID_RATING.txt: by ID, whatever the folder's order
-    return int(entry.name.split("_")[0]), entry.name
 
 
 def read_reviews(root):
@@ -104,14 +100,14 @@ def read_reviews(root):
                 raise DataError(f"{folder} is missing: an aclImdb/ folder holds train/ and test/, each with neg/ "
                                 f"and pos/. {HINT}")
             with os.scandir(folder) as entries:
-                files = sorted((e for e in entries if re.fullmatch(r"\d+_\d+\.txt", e.name)
-                                and e.is_file(follow_symlinks=False)), key=_review_order)
+                files = sorted((e for e in entries if re.fullmatch(r"\d+_\d+\.txt", e.name)),
+                               key=lambda e: (int(e.name.split("_")[0]), e.name))  # by ID, whatever the folder's order
             if not files:
                 raise DataError(f"{folder} holds no reviews (ID_RATING.txt files). {HINT}")
             for entry in files:
-                if not 0 < entry.stat().st_size <= MAX_REVIEW_BYTES:
-                    raise DataError(f"{entry.path} has {entry.stat().st_size:,} bytes: a review has 1 to "
-                                    f"{MAX_REVIEW_BYTES:,}.")
+                if not (entry.is_file() and 0 < entry.stat().st_size <= MAX_REVIEW_BYTES):  # links followed
+                    raise DataError(f"{entry.path} is not a review: a file (or a link to one) of 1 to "
+                                    f"{MAX_REVIEW_BYTES:,} bytes.")
                 try:
                     texts.append(Path(entry.path).read_bytes().decode("utf-8"))
                 except UnicodeDecodeError as error:

@@ -40,6 +40,12 @@ def code_of(function):
         return _bytecode(function.__code__)
 
 
+def _member_code(member):  # a method's source (static, class, property, cached, tf.function), or a constant's repr
+    inner = [getattr(member, name, None) for name in ("__func__", "fget", "fset", "fdel", "func", "python_function")]
+    constant = repr(member) if isinstance(member, (bool, int, float, str)) else ""
+    return [code_of(function) for function in [member, *inner] if inspect.isfunction(function)] or constant
+
+
 def _one_line(error):  # an exception's message on one line (Keras's can span several), at most 200 characters
     return " ".join(str(error).split())[:200] or type(error).__name__
 
@@ -52,12 +58,12 @@ def fingerprint(value):
 
 def model_key(model, settings, code=(), vocabulary=(), data=None):
     """A digest of what determines a trained model: its configuration and compile configuration (optimizer,
-    learning-rate schedule, loss), the methods of its layers that are not Keras's own, the ``settings``
-    (sizes, epochs, seed, precision...), the source of the functions in ``code`` (recipe, pipeline), the
-    whole ``vocabulary`` and the training ``data``."""
+    learning-rate schedule, loss), the methods and constants of its layer classes that are not Keras's, the
+    ``settings`` (sizes, epochs, seed, precision...), the source of the functions in ``code`` (recipe,
+    pipeline, helpers the layers call), the whole ``vocabulary`` and the training ``data``."""
     layers = list(model._flatten_layers(include_self=True, recursive=True))
-    custom = {cls.__qualname__: {name: code_of(member) for name, member in sorted(vars(cls).items())
-                                 if inspect.isfunction(member)}
+    custom = {cls.__qualname__: {name: _member_code(member) for name, member in sorted(vars(cls).items())
+                                 if not name.startswith("__") and _member_code(member)}
               for layer in layers for cls in type(layer).__mro__
               if cls is not object and cls.__module__.split(".")[0] not in ("keras", "tensorflow")}
     parts = {"config": _normalised(model.get_config()), "compiled": _normalised(model.get_compile_config()),

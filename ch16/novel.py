@@ -47,6 +47,8 @@ def read_novel(path, min_chars, source=None):
         text = trim_gutenberg(path.read_bytes().decode("utf-8"), source)
     except UnicodeDecodeError as error:
         raise DataError(f"{source} is not UTF-8 text ({error.reason} at byte {error.start}). {HINT}") from None
+    except OSError as error:
+        raise DataError(f"{source} cannot be read ({error.strerror or error}). {HINT}") from None
     except DataError as error:
         raise DataError(f"{error} {HINT}") from None
     if len(text) < min_chars:

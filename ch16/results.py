@@ -1,15 +1,16 @@
 """The figures a run reports, by key: what the README and the other documents quote is checked
 against them (tests/test_documents.py), one number to one key."""
 
-import contextlib
 import json
 import sys
 from pathlib import Path
 
+from ch16.errors import warn
 from ch16.session import in_notebook
 from ch16.settings import cache_dir, write_atomically
 
 _FIGURES = {}  # this process's figures, written whole at each report of a terminal run
+_UNSAVED = []  # where they could not be written (warned of once)
 
 
 def report(shown, **figures):
@@ -24,5 +25,9 @@ def report(shown, **figures):
     print(shown if isinstance(shown, str) else shown.to_string(), flush=True)
     _FIGURES.update(figures)
     path = cache_dir() / "results" / f"{Path(sys.argv[0]).stem if sys.argv[0].endswith('.py') else 'session'}.json"
-    with contextlib.suppress(OSError):  # a by-product of a terminal run: the run goes on without it
+    try:
         write_atomically(path, lambda temporary: Path(temporary).write_text(json.dumps(_FIGURES, indent=1)))
+    except OSError as error:  # a by-product of a terminal run: the run goes on without it
+        if not _UNSAVED:
+            warn(f"could not save the run's figures in {path} ({error.strerror or error}).")
+        _UNSAVED.append(path)

@@ -2,6 +2,7 @@
 the kept epoch's report, and tf.data autotuning turned off."""
 
 import time
+from unittest import mock
 
 import numpy as np
 
@@ -47,13 +48,8 @@ def epoch_log(max_epochs):
 
 def print_summary(model):
     """Keras's model summary as plain text (no terminal colours, no empty HTML output from ``rich``)."""
-    import rich.console
-    is_jupyter = rich.console._is_jupyter
-    rich.console._is_jupyter = lambda: False
-    try:
+    with mock.patch("rich.console._is_jupyter", lambda: False):
         model.summary(print_fn=print)
-    finally:
-        rich.console._is_jupyter = is_jupyter
 
 
 def report_best_epoch(history, name):
@@ -67,8 +63,7 @@ def report_best_epoch(history, name):
 
 
 def autotune_off(dataset):
-    """The dataset with tf.data autotuning off: with it on, ``fit`` on TF 2.21 sat idle between epochs,
-    longer each epoch (``benchmarks/autotune_stall.py``); the batches are the same either way."""
+    """The same batches with tf.data autotuning off: with it on, ``fit`` sat idle between epochs (benchmarks)."""
     import tensorflow as tf
     options = tf.data.Options()
     options.autotune.enabled = False

@@ -4,7 +4,7 @@ TypeError or ValueError before anything runs, and the bound on the work of one c
 import numpy as np
 import pytest
 
-from ch16.arguments import MAX_CHARACTERS, check_reviews, check_sampling
+from ch16.arguments import MAX_CHARACTERS, MAX_PROMPT_CHARACTERS, MAX_PROMPTS, check_reviews, check_sampling
 
 GOOD = {"prompts": "The island", "length": 100, "scale_factor": 1.0, "seed": 1}
 
@@ -32,7 +32,9 @@ def test_prompts_of_the_wrong_type_are_a_type_error(prompts, message):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"prompts": []}, "no prompts given"),
+    ({"prompts": []}, "one call takes 1 to 1,000 prompts of at most 100,000 characters each, not 0 of up to 0"),
+    ({"prompts": ["x"] * (MAX_PROMPTS + 1)}, "1,000 prompts of at most 100,000 characters each, not 1,001 of up to 1"),
+    ({"prompts": "x" * (MAX_PROMPT_CHARACTERS + 1)}, "each, not 1 of up to 100,001"),
     ({"length": 0}, "length must be a whole number from 1 to 1,000,000, not 0"),
     ({"length": -5}, "length must be"), ({"length": 2.0}, "length must be"), ({"length": True}, "length must be"),
     ({"length": MAX_CHARACTERS + 1}, "length must be"),
@@ -61,6 +63,11 @@ def test_a_thousand_prompts_of_100_000_characters_are_refused_before_any_work():
     with pytest.raises(ValueError, match=r"100,100,000 characters to read and draw in one call, more than the "
                                          r"1,000,000 allowed"):
         sampling(prompts=["x" * 100_000] * 1_000, length=100)
+
+
+def test_the_most_prompts_of_the_longest_length_within_the_bound_are_accepted():
+    assert sampling(prompts=["x"] * MAX_PROMPTS, length=1)[1] is False
+    assert sampling(prompts="x" * MAX_PROMPT_CHARACTERS, length=1)[1] is True
 
 
 def test_one_prompt_and_length_within_the_bound_are_accepted_and_one_more_character_is_not():

@@ -6,7 +6,7 @@ committed notebook runs report (``ch16.report``: the "ch16" metadata of their ou
 ``bench:NAME``, the figures ``benchmarks/results/NAME.json`` written by the run of the benchmark
 whose printout is ``NAME.txt``; ``text:PATH``, a printout kept without figures (an earlier run), and
 ``output:part1`` or ``output:part2``, the printed outputs of a committed notebook run, where the key is
-the start of exactly one of their lines and the number must be on that line. The shown
+the start of exactly one of their lines, then ``#N``: the number is the Nth number of that line. The shown
 number equals the figure rounded to as many decimals as it shows (times 100 when followed by %).
 """
 
@@ -61,11 +61,14 @@ def mismatches(text, figures_of, lines_of=None):
     for match in KEYED.finditer(text):
         number, source, key = match["number"], match["source"], match["key"]
         if source.startswith(("text:", "output:")):
-            lines = [line for line in (lines_of or printed_lines)(source) if line.startswith(key)]
-            if len(lines) != 1:
+            start, _, column = key.rpartition(" #")
+            lines = [line for line in (lines_of or printed_lines)(source) if line.startswith(start)]
+            if not (start and column.isdigit()):
+                found.append((number, source, key, "no column: the key is the line's start, then #N"))
+            elif len(lines) != 1:
                 found.append((number, source, key, f"{len(lines)} lines start with the key"))
-            elif number.lstrip("+").replace("−", "-") not in NUMBER.findall(lines[0]):
-                found.append((number, source, key, f"not on the line {lines[0]!r}"))
+            elif NUMBER.findall(lines[0])[int(column) - 1:int(column)] != [number.lstrip("+").replace("−", "-")]:
+                found.append((number, source, key, f"not number {column} of the line {lines[0]!r}"))
             continue
         figures = figures_of(source)
         if key not in figures:
@@ -152,11 +155,14 @@ def test_the_readme_is_a_front_page():
     assert readme.index("## Contents") < first_table and readme.index("(#coming-from-the-book)") < first_table
 
 
-def test_the_check_catches_a_number_not_on_its_line_or_a_key_that_starts_several_lines():
+def test_the_check_catches_a_number_not_in_its_column_or_a_key_that_starts_several_lines():
     printout = ["char_lstm   batch 64    no   49.1   1.00x", "char_lstm   batch 64, XLA   yes   44.2   1.11x"]
-    assert mismatches("49.1<!-- text:x char_lstm   batch 64    no -->", None, lambda source: printout) == []
-    assert len(mismatches("44.2<!-- text:x char_lstm   batch 64    no -->", None, lambda source: printout)) == 1
-    assert len(mismatches("49.1<!-- text:x char_lstm   batch 64 -->", None, lambda source: printout)) == 1
+    check = lambda text: mismatches(text, None, lambda source: printout)  # noqa: E731
+    assert check("49.1<!-- text:x char_lstm   batch 64    no #2 -->") == []
+    assert len(check("44.2<!-- text:x char_lstm   batch 64    no #2 -->")) == 1  # another line's number
+    assert len(check("1.00<!-- text:x char_lstm   batch 64    no #2 -->")) == 1  # another column's
+    assert len(check("49.1<!-- text:x char_lstm   batch 64    no -->")) == 1  # no column
+    assert len(check("49.1<!-- text:x char_lstm   batch 64 #2 -->")) == 1  # two lines start so
 
 
 def anchors(markdown):

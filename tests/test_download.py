@@ -173,3 +173,12 @@ def test_the_time_limits_are_those_the_documentation_promises(tmp_path, monkeypa
         with pytest.raises(ch16.DataError, match="not downloaded"):
             load(cache_dir=tmp_path / "cache")
     assert deadlines == {"aclImdb_v1.tar.gz": 3600, "1268-0.txt": 600}
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5"])
+def test_a_content_length_that_is_no_length_is_ignored_and_the_body_read_to_its_end(destination, serve, length, capsys):
+    def respond(connection, stop):
+        connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: " + length + b"\r\n\r\n" + SERVED)  # then closes
+    url = serve(respond)
+    download_module.download(url, destination, HINT, sha256=hashlib.sha256(SERVED).hexdigest())
+    assert destination.read_bytes() == SERVED and "abc" not in capsys.readouterr().out

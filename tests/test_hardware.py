@@ -59,7 +59,6 @@ def test_an_unknown_precision_setting_is_a_setting_error(setting):
 def test_the_cpu_is_described_with_its_family_model_and_stepping_where_linux_gives_them(monkeypatch):
     fields = {"model name": "AMD EPYC", "cpu family": "26", "model": "2", "stepping": "1", "flags": "fpu avx2"}
     monkeypatch.setattr(hardware, "_cpuinfo", lambda: fields)
-    monkeypatch.setattr(hardware.sys, "platform", "linux")
     assert hardware.cpu_model() == "AMD EPYC (cpu family 26, model 2, stepping 1)"
     assert hardware.cpu_flags() == {"fpu", "avx2"}
 

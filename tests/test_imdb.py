@@ -37,29 +37,44 @@ def test_a_local_aclimdb_folder_is_read_in_review_id_order_without_network(imdb_
     assert not (tmp_path / "cache").exists()
 
 
-def test_only_regular_files_are_read_as_reviews(imdb_tree, tmp_path):
-    expected = reviews_as_written(imdb_tree)
-    os.mkfifo(imdb_tree / "train" / "pos" / "99_10.txt")  # reading it would wait for ever for a writer
-    (imdb_tree / "test" / "neg" / "98_1.txt").mkdir()
-    read = {}
-    error = raised_within(20, lambda: read.update(as_lists(ch16.load_imdb(imdb_tree.parent, tmp_path / "cache"))))
-    assert error is None and read == expected
-
-
-def test_files_not_named_like_reviews_and_links_are_not_read_as_reviews(imdb_tree, tmp_path):
+def test_files_not_named_like_reviews_are_skipped_and_links_to_reviews_are_read(imdb_tree, tmp_path):
     expected = reviews_as_written(imdb_tree)
     (imdb_tree / "train" / "pos" / "._0_9.txt").write_text("resource fork")  # a macOS metadata file
     (imdb_tree / "train" / "pos" / "notes.txt").write_text("my notes")
-    outside = tmp_path / "outside.txt"
-    outside.write_text("not a review")
-    (imdb_tree / "test" / "neg" / "97_2.txt").symlink_to(outside)
+    review = sorted((imdb_tree / "test" / "neg").iterdir())[0]
+    annex = tmp_path / "annex" / review.name  # as git-annex or `cp -s` leave a review: a link to its content
+    annex.parent.mkdir()
+    review.rename(annex)
+    review.symlink_to(annex)
     assert as_lists(ch16.load_imdb(imdb_tree.parent, tmp_path / "cache")) == expected
+
+
+@pytest.mark.parametrize("kind", ["broken link", "folder", "named pipe"])
+def test_a_name_of_a_review_that_is_no_file_is_named_in_one_error_without_waiting(imdb_tree, tmp_path, kind):
+    review = imdb_tree / "train" / "pos" / "999_9.txt"
+    if kind == "broken link":  # as git-annex leaves a review whose content is not fetched
+        review.symlink_to(tmp_path / "not-fetched")
+    else:  # reading a named pipe would wait for ever for a writer
+        review.mkdir() if kind == "folder" else os.mkfifo(review)
+    error = raised_within(20, lambda: ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache"))
+    assert isinstance(error, ch16.DataError) and str(error).startswith(f"{review} is not a review"), error
+    assert_one_error(error)
+
+
+def test_an_unreadable_archive_or_novel_is_named_in_one_error(imdb_tree, tmp_path):
+    (tmp_path / "data").mkdir()
+    for name in ("aclImdb_v1.tar.gz", "1268-0.txt"):
+        (tmp_path / "data" / name).symlink_to("/proc/self/mem")  # a file that exists but cannot be read
+    for load in (ch16.load_imdb, ch16.load_mysterious_island):
+        with pytest.raises(ch16.DataError, match="cannot be read") as raised:
+            load(tmp_path / "data", tmp_path / "cache")
+        assert_one_error(raised.value)
 
 
 def test_an_empty_review_file_is_named_in_one_error(imdb_tree, tmp_path):
     review = imdb_tree / "train" / "neg" / "0_1.txt"
     review.write_bytes(b"")  # as a crash can leave a file that was never flushed
-    with pytest.raises(ch16.DataError, match=f"^{re.escape(str(review))} has 0 bytes") as raised:
+    with pytest.raises(ch16.DataError, match=f"^{re.escape(str(review))} is not a review: a file .* of 1 to 1,048,576 bytes") as raised:
         ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
     assert_one_error(raised.value)
 
@@ -87,7 +102,7 @@ def test_a_review_over_1_mib_is_named_in_one_error(imdb_tree, tmp_path):
     review.write_bytes(b"x" * (1 << 20))  # 1 MiB: long, but allowed
     assert "x" * (1 << 20) in ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")["train"][0].tolist()
     review.write_bytes(b"x" * ((1 << 20) + 1))
-    with pytest.raises(ch16.DataError, match=f"^{re.escape(str(review))} has 1,048,577 bytes") as raised:
+    with pytest.raises(ch16.DataError, match=f"^{re.escape(str(review))} is not a review: a file .* of 1 to 1,048,576 bytes") as raised:
         ch16.load_imdb(imdb_tree.parent, cache_dir=tmp_path / "cache")
     assert_one_error(raised.value)
 
@@ -162,15 +177,17 @@ def test_an_archive_that_is_not_the_official_one_is_refused_before_it_is_opened_
 
 
 @pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink"])
-def test_a_hostile_archive_is_refused_and_writes_nothing_anywhere(tmp_path, cache, no_network, monkeypatch, kind):
+def test_an_archive_with_the_pinned_checksum_still_extracts_nothing_outside_the_cache(tmp_path, cache, no_network,
+                                                                                     kind):
+    """Defence in depth behind the checksum: tarfile's "data" filter and the labelled members only."""
     outside = tmp_path / "outside"
     outside.mkdir()
-    synthetic.hostile_archive(tmp_path / "local" / "aclImdb_v1.tar.gz", kind, outside)
-    forbid_opening_archives(monkeypatch)
-    before = files_in(tmp_path)
-    with pytest.raises(ch16.DataError, match="is not the official archive"):
-        ch16.load_imdb(tmp_path / "local")
-    assert files_in(outside) == [] and files_in(tmp_path) == before
+    archive = tmp_path / "local" / "aclImdb_v1.tar.gz"
+    synthetic.hostile_archive(archive, kind, outside)
+    with pytest.raises(ch16.DataError) as raised:  # a link refused, or train/neg missing
+        ch16.load_imdb(archive.parent, sha256=hashlib.sha256(archive.read_bytes()).hexdigest())
+    assert_one_error(raised.value)
+    assert files_in(outside) == [] and [p for p in files_in(tmp_path) if "escaped" in p] == []
 
 
 def test_the_archive_is_downloaded_checked_and_extracted_into_the_cache(imdb_archive, imdb_tree, tmp_path):
@@ -246,7 +263,7 @@ def test_an_extraction_that_fails_half_way_leaves_nothing_a_later_run_trusts(imd
         extractall(self, path, members=members[:len(members) // 2], **kwargs)
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(tarfile.TarFile, "extractall", disk_full_half_way)
-    refused = f"^The data cache {re.escape(str(cache))} cannot be used \\(No space left"
+    refused = f"^The reviews could not be extracted into {re.escape(str(cache))} \\(No space left"
     with pytest.raises(ch16.DataError, match=refused) as raised:
         ch16.load_imdb(archive.parent, cache, sha256=sha256)
     assert_one_error(raised.value)

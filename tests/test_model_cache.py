@@ -71,6 +71,36 @@ def scale_layer(factor):
     return Scale()
 
 
+SCALE_TEMPLATE = """
+class Scale(keras.layers.Layer):
+    FACTOR = {constant}
+
+    @staticmethod
+    def scaled(x):
+        return x * {static}
+
+    @classmethod
+    def offset(cls):
+        return {classmethod}
+
+    @property
+    def factor(self):
+        return {property}
+
+    def call(self, x):
+        return self.scaled(x) * self.factor * self.FACTOR + self.offset()
+"""
+
+
+def scale_member_layer(factor, member):
+    """A custom layer whose classes differ only in one member (a class constant, a static method, a class
+    method or a property), set to ``factor``."""
+    values = {name: 1.0 for name in ("constant", "static", "classmethod", "property")}
+    namespace = {"keras": keras}
+    exec(SCALE_TEMPLATE.format(**{**values, member: factor}), namespace)  # noqa: S102  (two classes, one template)
+    return namespace["Scale"]()
+
+
 def cosine(warmup_steps=2, decay_steps=10):
     return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=decay_steps, warmup_target=0.01,
                                                   warmup_steps=warmup_steps)
@@ -95,6 +125,8 @@ KEY_INPUTS = {
     "schedule decay_steps": lambda v: key_of(tiny(learning_rate=cosine(decay_steps=(10, 11)[v]))),
     "loss": lambda v: key_of(tiny(loss=("mse", "mae")[v])),
     "custom layer's call()": lambda v: key_of(tiny(extra=[scale_layer((2, 3)[v])])),
+    **{f"custom layer's {member}": lambda v, member=member: key_of(tiny(extra=[scale_member_layer((2.0, 3.0)[v], member)]))
+       for member in ("constant", "static", "classmethod", "property")},
     "settings": lambda v: key_of(settings={"units": 4, "epochs": (2, 3)[v], "seed": 1}),
     "seed": lambda v: key_of(settings={"units": 4, "epochs": 2, "seed": (1, 2)[v]}),
     "initializer seed": lambda v: key_of(tiny(extra=[keras.layers.Dense(
@@ -233,8 +265,8 @@ DAMAGE = {
     "history of uneven lengths": history('{"loss": [0.5, 0.25], "val_loss": [0.5], "seconds": [1.0, 1.0]}'),
     "history without the seconds of its epochs": history('{"loss": [0.5], "val_loss": [0.5]}'),
     "history of no epochs": history('{"loss": [], "val_loss": [], "seconds": []}'),
-    "history of text": history('{"loss": ["low"]}'),
-    "history of a number": history('{"loss": 0.5}'),
+    "history of text": history('{"loss": ["low"], "val_loss": [0.5], "seconds": [1.0]}'),
+    "history of a number": history('{"loss": 0.5, "val_loss": 0.5, "seconds": 1.0}'),
     "no history": history(None),
     "named pipe at .keras": fifo,
     "symlink to /dev/zero": dev_zero,

@@ -90,6 +90,31 @@ def test_every_lstm_and_gru_layer_the_lesson_builds_keeps_the_cudnn_conditions(p
 
 
 @pytest.mark.parametrize("part", PARTS)
+def test_every_model_the_lesson_trains_is_built_right_after_the_seed_is_set(part):
+    """Keras draws each layer's initial weights from the seed and from every layer built before: a model
+    built without seeding again would start from weights that depend on the cells run before it, under
+    the same saved-model key. The line before each ``name = build_...(`` sets the seed (a model that then
+    receives another's weights excepted)."""
+    notebook = nbformat.read(PROJECT_DIR / f"ch16_{part}.ipynb", as_version=4)
+    builds = 0
+    for cell in notebook.cells:
+        lines = cell.source.splitlines() if cell.cell_type == "code" else []
+        for i, line in enumerate(lines):
+            if (found := re.match(r"(\w+) = build_\w+\(", line)) and f"{found[1]}.set_weights(" not in cell.source:
+                builds += 1
+                assert i > 0 and lines[i - 1].startswith("keras.utils.set_random_seed(SEED)"), cell.source[:120]
+    assert builds >= 2
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_the_committed_run_trained_every_model_it_reports(part):
+    """The committed outputs come from a run that trained its models (its times and wall time are a
+    reader's), not one that loaded them from the cache of an earlier run."""
+    _, outputs = committed_outputs(part)
+    assert outputs and not [cell.source[:80] for cell, output in outputs if "Loaded the trained" in json.dumps(output)]
+
+
+@pytest.mark.parametrize("part", PARTS)
 def test_at_most_four_code_cells_come_before_section_1(part):
     notebook = nbformat.read(PROJECT_DIR / f"ch16_{part}.ipynb", as_version=4)
     first = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"

@@ -160,3 +160,18 @@ def test_an_atomic_write_replaces_the_file_with_the_permissions_open_would_give(
     assert path.read_text() == "new"
     assert path.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
     assert [p.name for p in path.parent.iterdir()] == ["figures.json"]
+
+
+def test_figures_of_a_terminal_run_that_cannot_be_saved_are_warned_of_once_and_the_run_goes_on(tmp_path, monkeypatch,
+                                                                                           capsys):
+    from ch16 import results
+    (tmp_path / "not-a-folder").write_text("")  # the cache folder's name taken by a file
+    monkeypatch.setenv("CH16_CACHE_DIR", str(tmp_path / "not-a-folder"))
+    monkeypatch.setattr(results, "in_notebook", lambda: False)
+    monkeypatch.setattr(results, "_FIGURES", {})
+    monkeypatch.setattr(results, "_UNSAVED", [])
+    for value in (1, 2):
+        results.report(f"shown {value}", value=value)
+    captured = capsys.readouterr()
+    assert captured.out == "shown 1\nshown 2\n"
+    assert captured.err.count("Warning: could not save the run's figures") == 1
