@@ -603,7 +603,7 @@ for d_k_demo in (4, 16, 64, 256, 1024):
     print(f"d_k = {d_k_demo:4d}: score std {scores.std():5.1f}; largest weight unscaled {unscaled:.2f}, scaled {scaled:.2f}")
 
 
-# Without scaling, the largest weight grows with $d_k$: 0.48 on average at $d_k = 4$, 0.72 at 16, 0.87 at 64 and 0.96 at 1024, so one key takes more and more of the weight; with scaling it stays near 0.3 whatever $d_k$ is.
+# Without scaling, the largest weight grows with $d_k$: 0.48<!-- output:part2 d_k =    4: #3 --> on average at $d_k = 4$, 0.72<!-- output:part2 d_k =   16: #3 --> at 16, 0.87<!-- output:part2 d_k =   64: #3 --> at 64 and 0.96<!-- output:part2 d_k = 1024: #3 --> at 1024, so one key takes more and more of the weight; with scaling it stays between 0.30<!-- output:part2 d_k =    4: #4 --> and 0.32<!-- output:part2 d_k = 1024: #4 --> whatever $d_k$ is.
 # 
 # ### 2.2 Multi-head attention and the Transformer block
 # 

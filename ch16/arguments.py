@@ -38,9 +38,9 @@ def check_sampling(prompts, length, scale_factor, seed, window=None, trained_len
     if window is not None:
         _whole(trained_length, 1, MAX_CHARACTERS, "trained_length")
         _whole(window, 1, trained_length, "window (at most the trained context)")
-    if (work := sum(map(len, prompts)) + len(prompts) * length) > MAX_CHARACTERS:
+    if (work := sum(map(len, prompts)) + len(prompts) * length * (window or 1)) > MAX_CHARACTERS:  # a window: per draw
         raise ValueError(f"{work:,} characters to read and draw in one call, more than the {MAX_CHARACTERS:,} "
-                         "allowed: use fewer or shorter prompts, or a smaller length")
+                         "allowed: use fewer or shorter prompts, or a smaller length (or window)")
     return list(prompts), single
 
 

@@ -42,7 +42,7 @@ def code_of(function):
 
 def _member_code(member):  # a method's source (static, class, property, cached, tf.function), or a constant's repr
     inner = [getattr(member, name, None) for name in ("__func__", "fget", "fset", "fdel", "func", "python_function")]
-    constant = repr(member) if isinstance(member, (bool, int, float, str)) else ""
+    constant = repr(member) if isinstance(member, (bool, int, float, str, tuple)) else ""
     return [code_of(function) for function in [member, *inner] if inspect.isfunction(function)] or constant
 
 
@@ -62,8 +62,8 @@ def model_key(model, settings, code=(), vocabulary=(), data=None):
     ``settings`` (sizes, epochs, seed, precision...), the source of the functions in ``code`` (recipe,
     pipeline, helpers the layers call), the whole ``vocabulary`` and the training ``data``."""
     layers = list(model._flatten_layers(include_self=True, recursive=True))
-    custom = {cls.__qualname__: {name: _member_code(member) for name, member in sorted(vars(cls).items())
-                                 if not name.startswith("__") and _member_code(member)}
+    custom = {cls.__qualname__: {name: text for name, member in sorted(vars(cls).items())  # not __doc__, __module__
+                                 if (text := _member_code(member)) and not (name[:2] == "__" and isinstance(text, str))}
               for layer in layers for cls in type(layer).__mro__
               if cls is not object and cls.__module__.split(".")[0] not in ("keras", "tensorflow")}
     parts = {"config": _normalised(model.get_config()), "compiled": _normalised(model.get_compile_config()),

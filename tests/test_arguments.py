@@ -65,6 +65,12 @@ def test_a_thousand_prompts_of_100_000_characters_are_refused_before_any_work():
         sampling(prompts=["x" * 100_000] * 1_000, length=100)
 
 
+def test_a_window_sampler_counts_its_window_for_every_character_drawn():
+    assert sampling(length=24_990, window=40, trained_length=40)[1] is True  # 10 + 24,990 x 40 = 999,610
+    with pytest.raises(ValueError, match="1,000,010 characters to read and draw"):
+        sampling(length=25_000, window=40, trained_length=40)
+
+
 def test_the_most_prompts_of_the_longest_length_within_the_bound_are_accepted():
     assert sampling(prompts=["x"] * MAX_PROMPTS, length=1)[1] is False
     assert sampling(prompts="x" * MAX_PROMPT_CHARACTERS, length=1)[1] is True

@@ -71,9 +71,15 @@ def scale_layer(factor):
     return Scale()
 
 
+MEMBERS = ("constant", "tuple", "init", "static", "classmethod", "property")
 SCALE_TEMPLATE = """
 class Scale(keras.layers.Layer):
     FACTOR = {constant}
+    WIDTHS = (1.0, {tuple})
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.initial = {init}
 
     @staticmethod
     def scaled(x):
@@ -88,14 +94,14 @@ class Scale(keras.layers.Layer):
         return {property}
 
     def call(self, x):
-        return self.scaled(x) * self.factor * self.FACTOR + self.offset()
+        return self.scaled(x) * self.factor * self.FACTOR * self.WIDTHS[1] * self.initial + self.offset()
 """
 
 
 def scale_member_layer(factor, member):
-    """A custom layer whose classes differ only in one member (a class constant, a static method, a class
-    method or a property), set to ``factor``."""
-    values = {name: 1.0 for name in ("constant", "static", "classmethod", "property")}
+    """A custom layer whose classes differ only in one member (a class constant, a tuple of them, ``__init__``,
+    a static method, a class method or a property), set to ``factor``."""
+    values = {name: 1.0 for name in MEMBERS}
     namespace = {"keras": keras}
     exec(SCALE_TEMPLATE.format(**{**values, member: factor}), namespace)  # noqa: S102  (two classes, one template)
     return namespace["Scale"]()
@@ -125,8 +131,9 @@ KEY_INPUTS = {
     "schedule decay_steps": lambda v: key_of(tiny(learning_rate=cosine(decay_steps=(10, 11)[v]))),
     "loss": lambda v: key_of(tiny(loss=("mse", "mae")[v])),
     "custom layer's call()": lambda v: key_of(tiny(extra=[scale_layer((2, 3)[v])])),
-    **{f"custom layer's {member}": lambda v, member=member: key_of(tiny(extra=[scale_member_layer((2.0, 3.0)[v], member)]))
-       for member in ("constant", "static", "classmethod", "property")},
+    **{f"custom layer's {member}": lambda v, member=member: key_of(tiny(extra=[scale_member_layer((2.0, 3.0)[v],
+                                                                                                 member)]))
+       for member in MEMBERS},
     "settings": lambda v: key_of(settings={"units": 4, "epochs": (2, 3)[v], "seed": 1}),
     "seed": lambda v: key_of(settings={"units": 4, "epochs": 2, "seed": (1, 2)[v]}),
     "initializer seed": lambda v: key_of(tiny(extra=[keras.layers.Dense(
